@@ -1,0 +1,139 @@
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.events (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    location text NOT NULL,
+    organization text NOT NULL,
+    rating text NOT NULL,
+    date timestamp with time zone NOT NULL,
+    capacity integer NOT NULL,
+    remaining integer NOT NULL,
+    price numeric(12,2) NOT NULL,
+    image_url text,
+    description text,
+    max_per_order integer NOT NULL,
+    created_by uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
+    CONSTRAINT events_capacity_check CHECK (((capacity >= 1) AND (capacity <= 1000000))),
+    CONSTRAINT events_description_check CHECK ((char_length(description) <= 5000)),
+    CONSTRAINT events_image_url_check CHECK ((char_length(image_url) <= 2048)),
+    CONSTRAINT events_location_check CHECK (((char_length(location) >= 1) AND (char_length(location) <= 200))),
+    CONSTRAINT events_max_per_order_check CHECK (((max_per_order >= 1) AND (max_per_order <= 100))),
+    CONSTRAINT events_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT events_organization_check CHECK (((char_length(organization) >= 1) AND (char_length(organization) <= 200))),
+    CONSTRAINT events_price_check CHECK ((price >= (0)::numeric)),
+    CONSTRAINT events_rating_check CHECK (((char_length(rating) >= 1) AND (char_length(rating) <= 10))),
+    CONSTRAINT events_remaining_within_capacity CHECK (((remaining >= 0) AND (remaining <= capacity)))
+)
+WITH (fillfactor='70');
+
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_migrations (
+    version character varying NOT NULL
+);
+
+
+--
+-- Name: users; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.users (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    email text NOT NULL,
+    password_hash text NOT NULL,
+    role text DEFAULT 'user'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT users_email_check CHECK (((email = btrim(email)) AND ((char_length(email) >= 3) AND (char_length(email) <= 254)))),
+    CONSTRAINT users_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 100))),
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['user'::text, 'admin'::text])))
+);
+
+
+--
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: events_created_by_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_created_by_idx ON public.events USING btree (created_by, created_at DESC, id);
+
+
+--
+-- Name: events_listing_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_listing_idx ON public.events USING btree (date, id) WHERE (deleted_at IS NULL);
+
+
+--
+-- Name: users_email_lower_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX users_email_lower_key ON public.users USING btree (lower(email));
+
+
+--
+-- Name: events events_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+
+--
+-- Dbmate schema migrations
+--
+
+INSERT INTO public.schema_migrations (version) VALUES
+    ('20261125000001');

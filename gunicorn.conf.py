@@ -1,0 +1,31 @@
+"""gunicorn settings; every value can be overridden from the environment (see README)."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
+# Sync workers, one database connection each: on 2 cores the Python tier, not the
+# database, is the limit (docs/performance.md has the measurements behind these numbers).
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 10
+keepalive = 5
+backlog = 2048
+accesslog = None  # the app writes one JSON line per request itself
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def on_starting(server):
+    # Runs once in the master before workers fork; the app's pool is per process and
+    # lazily created, so nothing opened here is shared with the workers.
+    from ticketing import create_app
+    from ticketing.commands import bootstrap_admin_from_env
+
+    app = create_app()
+    bootstrap_admin_from_env(app)
+    app.extensions["ticketing.db"].close()
+    settings = app.config["SETTINGS"]
+    if not settings.production:
+        print(f"development webhook secret (X-Webhook-Secret): {settings.webhook_secret}", flush=True)

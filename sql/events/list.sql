@@ -1,0 +1,18 @@
+-- A page of events, soonest first (ties by id); past ones only when asked.
+-- Always returns at least one row, so the total is known even past the last page.
+WITH matching AS (
+    SELECT *
+    FROM events
+    WHERE deleted_at IS NULL
+      AND (:'include_past'::boolean OR date > now())
+), page AS (
+    SELECT id, name, location, organization, rating, date, capacity, remaining, price,
+           image_url, description, max_per_order, created_by, created_at
+    FROM matching
+    ORDER BY date, id
+    LIMIT :'limit'::int OFFSET :'offset'::int
+)
+SELECT (SELECT count(*) FROM matching) AS total, page.*
+FROM (SELECT) AS always_one_row
+LEFT JOIN page ON true
+ORDER BY page.date, page.id;

@@ -1,0 +1,17 @@
+-- A page of the events one user created, newest first (ties by id).
+-- Always returns at least one row, so the total is known even past the last page.
+WITH matching AS (
+    SELECT *
+    FROM events
+    WHERE created_by = :'created_by'::uuid AND deleted_at IS NULL
+), page AS (
+    SELECT id, name, location, organization, rating, date, capacity, remaining, price,
+           image_url, description, max_per_order, created_by, created_at
+    FROM matching
+    ORDER BY created_at DESC, id
+    LIMIT :'limit'::int OFFSET :'offset'::int
+)
+SELECT (SELECT count(*) FROM matching) AS total, page.*
+FROM (SELECT) AS always_one_row
+LEFT JOIN page ON true
+ORDER BY page.created_at DESC, page.id;

@@ -1,0 +1,2 @@
+-- Migration versions applied by dbmate.
+SELECT version FROM schema_migrations;

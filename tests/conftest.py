@@ -1,0 +1,239 @@
+"""Fixtures: a real PostgreSQL test database, the app, clients, users and a live gunicorn.
+
+The tests use their own database (`ticketing_test` on the embedded server, or
+`<DATABASE_URL's database>_test`, or TEST_DATABASE_URL), never the one `make run` serves.
+Tables are emptied before each test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg2
+import pytest
+import requests
+
+from ticketing import create_app, devdb, security
+from ticketing.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
+WEBHOOK_SECRET = "test-webhook-secret"
+TABLES = ["tickets", "orders", "events", "users"]
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    url = devdb.resolve_url(test=True)
+    devdb.migrate(url, dump_schema=False)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url, tmp_path_factory):
+    return Settings(
+        app_env="development",
+        database_url=database_url,
+        jwt_secret=JWT_SECRET,
+        webhook_secret=WEBHOOK_SECRET,
+        bcrypt_rounds=4,
+        db_pool_size=4,
+        dev_data_dir=tmp_path_factory.mktemp("devdata"),
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["ticketing.db"].close()
+
+
+@pytest.fixture
+def make_app(settings):
+    """Build an app with some settings changed (pool size, timeouts, database URL...)."""
+    apps = []
+
+    def build(**changes):
+        new = create_app(replace(settings, **changes))
+        apps.append(new)
+        return new
+
+    yield build
+    for built in apps:
+        built.extensions["ticketing.db"].close()
+
+
+class Sql:
+    """Direct SQL for arranging and checking the database from tests."""
+
+    def __init__(self, url):
+        self.conn = psycopg2.connect(url)
+        self.conn.autocommit = True
+
+    def all(self, statement, params=None):
+        with self.conn.cursor() as cur:
+            cur.execute(statement, params)
+            if cur.description is None:
+                return []
+            names = [c.name for c in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def one(self, statement, params=None):
+        rows = self.all(statement, params)
+        return rows[0] if rows else None
+
+    def value(self, statement, params=None):
+        row = self.one(statement, params)
+        return None if row is None else next(iter(row.values()))
+
+
+@pytest.fixture(scope="session")
+def sql_session(database_url):
+    sql = Sql(database_url)
+    yield sql
+    sql.conn.close()
+
+
+@pytest.fixture(autouse=True)
+def sql(sql_session):
+    existing = [t for t in TABLES if sql_session.value("SELECT to_regclass(%s)", (t,))]
+    sql_session.all(f"TRUNCATE {', '.join(existing)} CASCADE")
+    return sql_session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+_emails = itertools.count()
+
+
+class Users:
+    """Creates accounts straight in the database and mints their tokens."""
+
+    def __init__(self, sql, settings):
+        self.sql = sql
+        self.settings = settings
+
+    def create(self, role="user", name="Test User", email=None, password="password123"):
+        email = email or f"user{next(_emails)}-{time.time_ns()}@example.com"
+        row = self.sql.one(
+            "INSERT INTO users (name, email, password_hash, role) VALUES (%s, %s, %s, %s)"
+            " RETURNING id, name, email, role",
+            (name, email, security.hash_password(password, 4), role),
+        )
+        row["id"] = str(row["id"])
+        row["password"] = password
+        row["token"] = self.token(row["id"], role)
+        row["headers"] = {"Authorization": f"Bearer {row['token']}"}
+        return row
+
+    def token(self, user_id, role="user", **kwargs):
+        return security.issue_token(user_id, role, JWT_SECRET, 3600, **kwargs)
+
+
+@pytest.fixture
+def users(sql, settings):
+    return Users(sql, settings)
+
+
+@pytest.fixture
+def admin(users):
+    return users.create(role="admin", name="Admin")
+
+
+@pytest.fixture
+def buyer(users):
+    return users.create(name="Buyer")
+
+
+EVENT = {
+    "name": "Rock in Rio",
+    "location": "Rio de Janeiro",
+    "organization": "Live Nation",
+    "rating": "Livre",
+    "date": "2030-10-10T00:00:00Z",
+    "capacity": 100,
+    "price": 100.0,
+    "image_url": "http://example.com/image.jpg",
+    "description": "The biggest music festival in Latin America",
+}
+
+
+@pytest.fixture
+def make_event(client, admin):
+    def create(**fields):
+        response = client.post("/api/v1/events", json={**EVENT, **fields}, headers=admin["headers"])
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return create
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, url, process):
+        self.url = url
+        self.process = process
+
+    def __call__(self, path):
+        return self.url + path
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url, tmp_path_factory):
+    """The app under gunicorn with several workers, for real concurrency."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": JWT_SECRET,
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "BCRYPT_ROUNDS": "4",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "3",
+        "DB_POOL_SIZE": "2",
+        "DEV_DATA_DIR": str(tmp_path_factory.mktemp("live-devdata")),
+    }
+    log = open(tmp_path_factory.mktemp("live") / "gunicorn.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"gunicorn did not start; see {log.name}")
+        time.sleep(0.1)
+    yield LiveServer(url, process)
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

@@ -1,0 +1,211 @@
+"""flask-smorest customised once: problem+json errors, strict JSON bodies, auth docs."""
+
+from __future__ import annotations
+
+import http
+import json
+import re
+from datetime import timezone
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+
+import marshmallow as ma
+from flask_smorest import Api as _Api
+from flask_smorest import Blueprint as _Blueprint
+from flask_smorest.utils import prepare_response
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser
+
+from ticketing import errors, security
+from ticketing.errors import PROBLEM_CONTENT_TYPE, PROBLEMS
+
+# ---------------------------------------------------------------- schemas and fields
+
+
+class Schema(ma.Schema):
+    """Base schema: unknown fields are an error, never silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+
+
+class Money(ma.fields.Field):
+    """A decimal amount with at most two places: "100.00" out; a JSON number or string in."""
+
+    default_error_messages = {
+        "invalid": "Must be a non-negative amount with at most two decimal places.",
+        "too_large": "Must be less than 10,000,000,000.",
+    }
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{Decimal(value):.2f}"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False or not isinstance(value, (int, Decimal, str)):
+            raise self.make_error("invalid")
+        if isinstance(value, str):
+            text = value.strip()
+        elif isinstance(value, Decimal):
+            text = format(value, "f")
+        else:
+            text = str(value)
+        if not _MONEY.match(text):
+            raise self.make_error("invalid")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise self.make_error("invalid") from None
+        if amount >= Decimal("10000000000"):
+            raise self.make_error("too_large")
+        return amount.quantize(Decimal("0.01"))
+
+
+class Trimmed(ma.fields.String):
+    """A string with surrounding whitespace removed before validation."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class UtcDateTime(ma.fields.AwareDateTime):
+    """RFC 3339 with an offset in; UTC with a `Z` out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details. Some problem types add members (see the catalogue)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String(required=True, metadata={"example": "/problems/not-found"})
+    title = ma.fields.String(required=True, metadata={"example": "Not found"})
+    status = ma.fields.Integer(required=True, metadata={"example": 404})
+    detail = ma.fields.String(metadata={"example": "No event with this id"})
+    instance = ma.fields.String(metadata={"example": "/api/v1/events/0b5c..."})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        metadata={"description": "422 only: messages per invalid field (nested for nested fields)"},
+    )
+
+
+# ---------------------------------------------------------------- request parsing
+
+
+class JsonBodyParser(FlaskParser):
+    """JSON bodies only: wrong content type -> 415, unparsable -> 400, floats as Decimal."""
+
+    def _raw_load_json(self, req):
+        body = req.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+        if not webargs_core.is_json(req.mimetype):
+            if not body and not req.mimetype:
+                raise errors.BadRequest("A JSON request body is required")
+            raise errors.ApiError(
+                f"Send the body as application/json, not {req.mimetype or 'nothing'}",
+                kind="unsupported-media-type",
+            )
+        if not body:
+            raise errors.BadRequest("A JSON request body is required")
+        try:
+            return json.loads(body, parse_float=Decimal)
+        except RecursionError:
+            raise errors.BadRequest("The request body is nested too deeply") from None
+
+
+# ---------------------------------------------------------------- Api and Blueprint
+
+
+class Api(_Api):
+    def _register_responses(self):
+        # The components flask-smorest references (422 from @arguments, "default", ...)
+        # are problem+json, because that is what every error really is.
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = ProblemSchema
+                prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Error (problem details)", "schema": ProblemSchema}
+        prepare_response(default, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
+
+def problem_example(kind: str, detail: str | None = None, **extra) -> dict:
+    status, title = PROBLEMS[kind]
+    body = {"type": f"/problems/{kind}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return body
+
+
+class Blueprint(_Blueprint):
+    ARGUMENTS_PARSER = JsonBodyParser()
+
+    def problems(self, *kinds: str):
+        """Document the problem types a route can answer, grouped by status."""
+        by_status: dict[int, list[str]] = {}
+        for kind in kinds:
+            by_status.setdefault(PROBLEMS[kind][0], []).append(kind)
+
+        def decorator(func):
+            for status, group in by_status.items():
+                examples = {k: {"value": problem_example(k)} for k in group}
+                func = self.alt_response(
+                    status,
+                    schema=ProblemSchema,
+                    content_type=PROBLEM_CONTENT_TYPE,
+                    description=" or ".join(PROBLEMS[k][1] for k in group)
+                    + " (" + ", ".join(f"`/problems/{k}`" for k in group) + ")",
+                    examples=examples,
+                )(func)
+            return func
+
+        return decorator
+
+    def auth(self, role: str | None = None):
+        """Require a valid bearer token (and a role); documents 401/403 on the route."""
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kwargs):
+                security.authenticate(role)
+                return func(*args, **kwargs)
+
+            kinds = ["unauthorized"] + (["forbidden"] if role else [])
+            wrapper = self.problems(*kinds)(wrapper)
+            return self.doc(security=[{"bearerAuth": []}])(wrapper)
+
+        return decorator
+
+
+# ---------------------------------------------------------------- pagination
+
+
+def page_window(pagination_parameters) -> dict:
+    """LIMIT/OFFSET parameters for the `list` SQL files."""
+    return {
+        "limit": pagination_parameters.page_size,
+        "offset": pagination_parameters.first_item,
+    }
+
+
+def page_items(rows: list[dict], pagination_parameters) -> list[dict]:
+    """Rows of a `list` SQL file: every row carries `total`; an empty page is one null row."""
+    pagination_parameters.item_count = rows[0]["total"] if rows else 0
+    return [row for row in rows if row["id"] is not None]

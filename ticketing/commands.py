@@ -1,0 +1,46 @@
+"""Operator commands: `flask --app wsgi <command>`."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from marshmallow import ValidationError
+
+from ticketing import security
+from ticketing.users import repository as users
+from ticketing.users.schemas import SignupIn
+
+
+def ensure_admin(email: str, name: str, password: str) -> dict:
+    """Create an admin or promote the existing account; running it twice is harmless."""
+    body = SignupIn().load({"name": name, "email": email, "password": password})
+    settings = current_app.config["SETTINGS"]
+    password_hash = security.hash_password(body["password"], settings.bcrypt_rounds)
+    return users.upsert_admin(body["name"], body["email"], password_hash)
+
+
+def bootstrap_admin_from_env(app) -> None:
+    settings = app.config["SETTINGS"]
+    if not settings.admin_email:
+        return
+    with app.app_context():
+        user = ensure_admin(settings.admin_email, settings.admin_name, settings.admin_password)
+    verb = "created" if user["created"] else "ensured"
+    click.echo(f"admin {user['email']} {verb}", err=True)
+
+
+def register(app):
+    @app.cli.command("create-admin")
+    @click.option("--email", required=True)
+    @click.option("--name", default="Administrator", show_default=True)
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    def create_admin(email, name, password):
+        """Create an admin, or promote the existing user with this email."""
+        try:
+            user = ensure_admin(email, name, password)
+        except ValidationError as exc:
+            raise click.UsageError(str(exc.messages)) from None
+        if user["created"]:
+            click.echo(f"Created admin {user['email']} ({user['id']})")
+        else:
+            click.echo(f"{user['email']} ({user['id']}) is an admin; the existing password was kept")

@@ -1,0 +1,130 @@
+"""Settings from the environment, validated once at start (table in README)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DEV_DATA_DIR = REPO_ROOT / ".devdata"
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable service."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str = "development"
+    database_url: str = ""
+    jwt_secret: str = field(default="", repr=False)
+    jwt_ttl_seconds: int = 3600
+    webhook_secret: str | None = field(default=None, repr=False)
+    admin_email: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
+    admin_name: str | None = None
+    db_pool_size: int = 2
+    db_pool_timeout_ms: int = 2000
+    db_statement_timeout_ms: int = 5000
+    db_lock_timeout_ms: int = 3000
+    bcrypt_rounds: int = 12
+    max_tickets_per_order: int = 10
+    order_hold_seconds: int = 900
+    max_body_bytes: int = 64 * 1024
+    retry_after_seconds: int = 2
+    dev_data_dir: Path = DEFAULT_DEV_DATA_DIR
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+
+def _int(env, name, default, low, high):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _dev_secrets(data_dir: Path) -> dict:
+    """Secrets generated once per development checkout, kept out of git."""
+    path = data_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    values = {
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "WEBHOOK_SECRET": secrets.token_urlsafe(32),
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(values, indent=2))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return values
+
+
+def load_settings(env=None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    app_env = env.get("APP_ENV", "development")
+    if app_env not in ("development", "production"):
+        raise ConfigError(f"APP_ENV must be 'development' or 'production', got {app_env!r}")
+    production = app_env == "production"
+    data_dir = Path(env.get("DEV_DATA_DIR") or DEFAULT_DEV_DATA_DIR)
+
+    database_url = env.get("DATABASE_URL", "")
+    if not database_url:
+        if production:
+            raise ConfigError("DATABASE_URL is required when APP_ENV=production")
+        try:
+            from ticketing import devdb
+
+            database_url = devdb.resolve_url()
+        except ImportError as exc:  # pgserver is a development dependency
+            raise ConfigError(f"DATABASE_URL is unset and no embedded PostgreSQL: {exc}") from None
+
+    jwt_secret = env.get("JWT_SECRET") or ""
+    webhook_secret = env.get("WEBHOOK_SECRET") or None
+    if production:
+        if len(jwt_secret.encode()) < 32:
+            raise ConfigError("JWT_SECRET of at least 32 bytes is required when APP_ENV=production")
+    else:
+        generated = None
+        if not jwt_secret or not webhook_secret:
+            generated = _dev_secrets(data_dir)
+        jwt_secret = jwt_secret or generated["JWT_SECRET"]
+        webhook_secret = webhook_secret or generated["WEBHOOK_SECRET"]
+        if len(jwt_secret.encode()) < 32:
+            raise ConfigError("JWT_SECRET must be at least 32 bytes")
+
+    admin = {k: env.get(k) or None for k in ("ADMIN_EMAIL", "ADMIN_PASSWORD", "ADMIN_NAME")}
+    if admin["ADMIN_EMAIL"] and not admin["ADMIN_PASSWORD"]:
+        raise ConfigError("ADMIN_EMAIL is set but ADMIN_PASSWORD is not")
+
+    return Settings(
+        app_env=app_env,
+        database_url=database_url,
+        jwt_secret=jwt_secret,
+        jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", 3600, 60, 7 * 24 * 3600),
+        webhook_secret=webhook_secret,
+        admin_email=admin["ADMIN_EMAIL"],
+        admin_password=admin["ADMIN_PASSWORD"],
+        admin_name=admin["ADMIN_NAME"] or "Administrator",
+        db_pool_size=_int(env, "DB_POOL_SIZE", 2, 1, 200),
+        db_pool_timeout_ms=_int(env, "DB_POOL_TIMEOUT_MS", 2000, 0, 60000),
+        db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000, 100, 600000),
+        db_lock_timeout_ms=_int(env, "DB_LOCK_TIMEOUT_MS", 3000, 100, 600000),
+        bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, 4, 16),
+        max_tickets_per_order=_int(env, "MAX_TICKETS_PER_ORDER", 10, 1, 100),
+        order_hold_seconds=_int(env, "ORDER_HOLD_SECONDS", 900, 1, 7 * 24 * 3600),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 10 * 1024 * 1024),
+        dev_data_dir=data_dir,
+    )

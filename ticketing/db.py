@@ -1,0 +1,171 @@
+"""One connection pool per worker process, and the one way to run named SQL.
+
+Connections run in autocommit: a single statement is its own transaction and costs one
+round trip. `transaction()` groups several statements with an explicit BEGIN/COMMIT.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+import psycopg2.pool
+from flask import current_app
+
+from ticketing.errors import ServiceUnavailable
+from ticketing.sql import Query
+
+# Errors that mean "the database is unreachable or too slow right now", not "a bug".
+UNAVAILABLE = (
+    psycopg2.OperationalError,  # also covers QueryCanceled (statement_timeout), LockNotAvailable
+    psycopg2.InterfaceError,  # connection already closed
+)
+
+
+class Tx:
+    """Runs named queries on one connection; rows come back as dicts."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def _run(self, query: Query, params: dict):
+        cur = self.conn.cursor()
+        cur.execute(query.text, params)
+        return cur
+
+    def one(self, query: Query, **params) -> dict | None:
+        cur = self._run(query, params)
+        row = cur.fetchone() if cur.description else None
+        if row is None:
+            return None
+        return dict(zip([c.name for c in cur.description], row))
+
+    def all(self, query: Query, **params) -> list[dict]:
+        cur = self._run(query, params)
+        if not cur.description:
+            return []
+        names = [c.name for c in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def execute(self, query: Query, **params) -> int:
+        return self._run(query, params).rowcount
+
+
+class Database:
+    def __init__(self, settings):
+        self.dsn = settings.database_url
+        self.size = settings.db_pool_size
+        self.wait_seconds = settings.db_pool_timeout_ms / 1000
+        self.retry_after = settings.retry_after_seconds
+        self.connect_kwargs = {
+            "application_name": "ticketing",
+            "connect_timeout": 3,
+            "options": (
+                f"-c statement_timeout={settings.db_statement_timeout_ms}"
+                f" -c lock_timeout={settings.db_lock_timeout_ms}"
+                " -c idle_in_transaction_session_timeout=10000"
+                " -c TimeZone=UTC"
+            ),
+        }
+        self._pool = None
+        self._pid = None
+        self._slots = threading.BoundedSemaphore(self.size)
+        self._lock = threading.Lock()
+
+    def _get_pool(self):
+        # Created lazily in the process that uses it, so gunicorn workers never share a
+        # socket opened before the fork.
+        pid = os.getpid()
+        if self._pid != pid:
+            with self._lock:
+                if self._pid != pid:
+                    self._pool = psycopg2.pool.ThreadedConnectionPool(
+                        0, self.size, self.dsn, **self.connect_kwargs
+                    )
+                    self._slots = threading.BoundedSemaphore(self.size)
+                    self._pid = pid
+        return self._pool
+
+    def unavailable(self, detail: str) -> ServiceUnavailable:
+        return ServiceUnavailable(detail, retry_after=self.retry_after)
+
+    @contextmanager
+    def connection(self):
+        pool = self._get_pool()
+        # psycopg2's pool raises instead of waiting when empty: the semaphore is the queue.
+        if not self._slots.acquire(timeout=self.wait_seconds):
+            raise self.unavailable("All database connections are busy; retry shortly")
+        try:
+            try:
+                conn = pool.getconn()
+                if not conn.autocommit:
+                    conn.autocommit = True
+            except UNAVAILABLE:
+                raise self.unavailable("The database is unavailable; retry shortly") from None
+            broken = False
+            try:
+                yield conn
+            except UNAVAILABLE as exc:
+                broken = conn.closed or not isinstance(
+                    exc, (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable)
+                )
+                raise self.unavailable(_describe(exc)) from exc
+            except BaseException:
+                broken = bool(conn.closed)
+                raise
+            finally:
+                if not broken and not conn.closed:
+                    status = conn.info.transaction_status
+                    if status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                        try:  # autocommit: psycopg2's rollback() would be a no-op
+                            conn.cursor().execute("ROLLBACK")
+                        except psycopg2.Error:
+                            broken = True
+                pool.putconn(conn, close=broken or bool(conn.closed))
+        finally:
+            self._slots.release()
+
+    @contextmanager
+    def transaction(self):
+        """BEGIN ... COMMIT on one connection; an exception rolls back (in connection())."""
+        with self.connection() as conn:
+            cur = conn.cursor()
+            cur.execute("BEGIN")
+            yield Tx(conn)
+            cur.execute("COMMIT")
+
+    def one(self, query: Query, **params) -> dict | None:
+        with self.connection() as conn:
+            return Tx(conn).one(query, **params)
+
+    def all(self, query: Query, **params) -> list[dict]:
+        with self.connection() as conn:
+            return Tx(conn).all(query, **params)
+
+    def execute(self, query: Query, **params) -> int:
+        with self.connection() as conn:
+            return Tx(conn).execute(query, **params)
+
+    def close(self):
+        if self._pool is not None and self._pid == os.getpid():
+            self._pool.closeall()
+            self._pool = None
+            self._pid = None
+
+
+def _describe(exc) -> str:
+    if isinstance(exc, psycopg2.errors.QueryCanceled):
+        return "The database took too long to answer; retry shortly"
+    if isinstance(exc, psycopg2.errors.LockNotAvailable):
+        return "The data is busy; retry shortly"
+    return "The database is unavailable; retry shortly"
+
+
+def current() -> Database:
+    return current_app.extensions["ticketing.db"]

@@ -1,0 +1,147 @@
+"""The database a command runs against, and its migrations.
+
+With DATABASE_URL set, that database is used and nothing is started. Without it, an
+embedded PostgreSQL (the `pgserver` package) runs from `.devdata/pg`, kept between runs;
+`make run` serves the `ticketing` database and the tests use `ticketing_test`.
+
+    python -m ticketing.devdb run [--test] -- CMD...   migrate, then exec CMD with DATABASE_URL
+    python -m ticketing.devdb dbmate [--test] -- ARGS  run dbmate against that database
+    python -m ticketing.devdb url [--test]             print the URL
+    python -m ticketing.devdb stop                     stop the embedded server
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ticketing.config import DEFAULT_DEV_DATA_DIR, REPO_ROOT
+
+MIGRATIONS_DIR = REPO_ROOT / "db" / "migrations"
+SCHEMA_FILE = REPO_ROOT / "db" / "schema.sql"
+DEV_DB = "ticketing"
+TEST_DB = "ticketing_test"
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("DEV_DATA_DIR") or DEFAULT_DEV_DATA_DIR) / "pg"
+
+
+def pg_bin_dir() -> Path | None:
+    """Client binaries (psql, pg_dump, pgbench) of the embedded server, if installed."""
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH
+    except ImportError:
+        return None
+    return Path(POSTGRES_BIN_PATH)
+
+
+def embedded_url(dbname: str) -> str:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+    import pgserver
+
+    data_dir = _data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    return f"postgresql://postgres@/{dbname}?host={socket_dir}"
+
+
+def with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+def resolve_url(test: bool = False) -> str:
+    """The libpq URL this command should use (see module docstring)."""
+    if test:
+        if os.environ.get("TEST_DATABASE_URL"):
+            return os.environ["TEST_DATABASE_URL"]
+        if os.environ.get("DATABASE_URL"):
+            url = os.environ["DATABASE_URL"]
+            return with_database(url, database_name(url) + "_test")
+        return embedded_url(TEST_DB)
+    return os.environ.get("DATABASE_URL") or embedded_url(DEV_DB)
+
+
+def dbmate_url(url: str) -> str:
+    """dbmate names a unix-socket directory `socket=`, libpq names it `host=`."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if query.get("host", "").startswith("/"):
+        query["socket"] = query.pop("host")
+        query.setdefault("sslmode", "disable")
+    scheme = "postgres" if parts.scheme in ("postgres", "postgresql") else parts.scheme
+    return urlunsplit(parts._replace(scheme=scheme, query=urlencode(query, safe="/")))
+
+
+def dbmate(url: str, *args: str, dump_schema: bool = True) -> int:
+    exe = shutil.which("dbmate") or str(Path(sys.executable).parent / "dbmate")
+    env = dict(os.environ)
+    bin_dir = pg_bin_dir()
+    if bin_dir is not None:  # pg_dump for db/schema.sql
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    if not dump_schema or shutil.which("pg_dump", path=env["PATH"]) is None:
+        args = ("--no-dump-schema", *args)
+    command = [
+        exe,
+        "--url", dbmate_url(url),
+        "--migrations-dir", str(MIGRATIONS_DIR),
+        "--schema-file", str(SCHEMA_FILE),
+        *args,
+    ]
+    return subprocess.call(command, env=env)
+
+
+def migrate(url: str, dump_schema: bool = True) -> None:
+    if dbmate(url, "--wait", "up", dump_schema=dump_schema) != 0:
+        raise SystemExit("migrations failed")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ticketing.devdb")
+    parser.add_argument("action", choices=["run", "dbmate", "url", "stop"])
+    parser.add_argument("--test", action="store_true", help="use the test database")
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    opts = parser.parse_args(argv)
+    rest = opts.rest[1:] if opts.rest[:1] == ["--"] else opts.rest
+
+    if opts.action == "stop":
+        pg_ctl = (pg_bin_dir() or Path()) / "pg_ctl"
+        data_dir = _data_dir()
+        if (data_dir / "postmaster.pid").exists():
+            owner = data_dir.stat().st_uid
+            cmd = [str(pg_ctl), "-D", str(data_dir), "-m", "fast", "-w", "stop"]
+            if os.geteuid() == 0 and owner != 0:  # pgserver runs the server as its own user
+                import pwd
+
+                cmd = ["su", pwd.getpwuid(owner).pw_name, "-s", "/bin/sh", "-c", " ".join(cmd)]
+            subprocess.call(cmd)
+        return
+
+    url = resolve_url(test=opts.test)
+    if opts.action == "url":
+        print(url)
+    elif opts.action == "dbmate":
+        raise SystemExit(dbmate(url, *rest, dump_schema=not opts.test))
+    elif opts.action == "run":
+        migrate(url, dump_schema=not opts.test and "DATABASE_URL" not in os.environ)
+        if not rest:
+            return
+        os.environ["DATABASE_URL"] = url
+        os.execvp(rest[0], rest)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""OpenAPI document options and the self-hosted Swagger UI (no CDN at run time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import swagger_ui_bundle
+from flask import abort, redirect, send_from_directory
+
+SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+SWAGGER_ASSETS = {
+    "swagger-ui.css",
+    "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js",
+    "favicon-16x16.png",
+    "favicon-32x32.png",
+}
+
+DESCRIPTION = """\
+Ticket sales for events with a fixed capacity: sign up, log in, buy tickets, and let the
+payment provider confirm each order through a webhook.
+
+* Authenticate with `Authorization: Bearer <token>` from `POST /api/v1/login`.
+* Every error is `application/problem+json` (RFC 9457); branch on its `type`.
+* Money is a decimal string with two places (`"100.00"`); times are RFC 3339 in UTC.
+* Lists take `page` and `page_size` (max 100) and return an `X-Pagination` header.
+"""
+
+SPEC_OPTIONS = {
+    "info": {"description": DESCRIPTION},
+    "components": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "webhookSecret": {"type": "apiKey", "in": "header", "name": "X-Webhook-Secret"},
+        }
+    },
+}
+
+
+def register(app, api):
+    @app.get("/api/v1/swagger")
+    @app.get("/api/v1/swagger/")
+    def swagger_redirect():
+        return redirect("/api/v1/swagger/index.html", code=302)
+
+    @app.get("/api/v1/swagger/<name>")
+    def swagger_asset(name):
+        if name not in SWAGGER_ASSETS:
+            abort(404)
+        response = send_from_directory(SWAGGER_DIR, name, max_age=86400)
+        return response

@@ -1,0 +1,78 @@
+from datetime import datetime, timezone
+
+from marshmallow import ValidationError, fields, validate, validates
+
+from ticketing.api import Money, Schema, Trimmed, UtcDateTime
+
+EVENT_EXAMPLE = {
+    "name": "Rock in Rio",
+    "location": "Rio de Janeiro",
+    "organization": "Live Nation",
+    "rating": "Livre",
+    "date": "2027-10-10T00:00:00Z",
+    "capacity": 100000,
+    "price": 100.0,
+    "image_url": "http://example.com/image.jpg",
+    "description": "The biggest music festival in Latin America",
+}
+
+
+class EventIn(Schema):
+    name = Trimmed(required=True, validate=validate.Length(1, 200), metadata={"example": "Rock in Rio"})
+    location = Trimmed(required=True, validate=validate.Length(1, 200), metadata={"example": "Rio de Janeiro"})
+    organization = Trimmed(required=True, validate=validate.Length(1, 200), metadata={"example": "Live Nation"})
+    rating = Trimmed(
+        required=True,
+        validate=validate.Length(1, 10),
+        metadata={"description": "Age rating, e.g. `Livre`, `12+`, `18+`", "example": "Livre"},
+    )
+    date = UtcDateTime(required=True, metadata={"description": "When it starts; must be in the future"})
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
+    price = Money(
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "decimal",
+            "example": "100.00",
+            "description": "A JSON number or a decimal string; >= 0, at most two decimals",
+        },
+    )
+    image_url = fields.Url(
+        load_default=None,
+        allow_none=True,
+        schemes={"http", "https"},
+        validate=validate.Length(max=2048),
+        metadata={"example": "http://example.com/image.jpg"},
+    )
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    max_per_order = fields.Integer(
+        strict=True,
+        validate=validate.Range(1, 100),
+        metadata={"description": "Tickets per order; defaults to MAX_TICKETS_PER_ORDER (10)"},
+    )
+
+    @validates("date")
+    def _in_future(self, value, **kwargs):
+        if value <= datetime.now(timezone.utc):
+            raise ValidationError("Must be in the future.")
+
+
+class EventOut(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    location = fields.String(required=True)
+    organization = fields.String(required=True)
+    rating = fields.String(required=True)
+    date = UtcDateTime(required=True)
+    capacity = fields.Integer(required=True)
+    remaining = fields.Integer(required=True, metadata={"description": "Tickets still for sale"})
+    price = Money(required=True, metadata={"type": "string", "format": "decimal", "example": "100.00"})
+    image_url = fields.String(required=True, allow_none=True)
+    description = fields.String(required=True, allow_none=True)
+    max_per_order = fields.Integer(required=True)
+    created_by = fields.UUID(required=True)
+    created_at = UtcDateTime(required=True)
+
+
+class EventListArgs(Schema):
+    include_past = fields.Boolean(load_default=False, metadata={"description": "Also list events that have started"})

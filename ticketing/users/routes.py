@@ -1,0 +1,61 @@
+"""Accounts: sign up, log in, who am I."""
+
+from flask import current_app
+from flask.views import MethodView
+
+from ticketing import security
+from ticketing.api import Blueprint
+from ticketing.errors import ApiError, Unauthorized
+from ticketing.users import repository
+from ticketing.users.schemas import LoginIn, SignupIn, TokenOut, UserOut
+
+blp = Blueprint("users", __name__, description="Accounts and access tokens")
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+@blp.route("/signup")
+class Signup(MethodView):
+    @blp.arguments(SignupIn, example={"name": "Ana Souza", "email": "ana@example.com", "password": "correct horse battery"})
+    @blp.response(201, UserOut)
+    @blp.problems("malformed-request", "unsupported-media-type", "email-taken", "payload-too-large")
+    def post(self, body):
+        """Create a user account (role `user`)"""
+        settings = _settings()
+        password_hash = security.hash_password(body["password"], settings.bcrypt_rounds)
+        user = repository.create(body["name"], body["email"], password_hash)
+        if user is None:
+            raise ApiError("An account with this email already exists", kind="email-taken")
+        return user
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(LoginIn, example={"email": "ana@example.com", "password": "correct horse battery"})
+    @blp.response(200, TokenOut)
+    @blp.problems("malformed-request", "unsupported-media-type", "invalid-credentials", "payload-too-large")
+    def post(self, body):
+        """Exchange email and password for a bearer token"""
+        settings = _settings()
+        user = repository.find_for_login(body["email"])
+        ok = security.check_password(
+            body["password"], user["password_hash"] if user else None, settings.bcrypt_rounds
+        )
+        if not ok:
+            raise Unauthorized("Email or password is wrong", kind="invalid-credentials")
+        token = security.issue_token(user["id"], user["role"], settings.jwt_secret, settings.jwt_ttl_seconds)
+        return {"token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl_seconds}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.auth()
+    @blp.response(200, UserOut)
+    def get(self):
+        """The signed-in user"""
+        user = repository.get(security.current_principal().id)
+        if user is None:  # the token outlived its account
+            raise Unauthorized("This account no longer exists")
+        return user
