@@ -18,16 +18,29 @@ def test_admin_creates_an_event(client, admin):
     for field in ("name", "location", "organization", "rating", "image_url", "description"):
         assert body[field] == EVENT[field]
     assert set(body) == {
-        "id", "name", "location", "organization", "rating", "date", "capacity", "remaining",
-        "price", "image_url", "description", "max_per_order", "created_by", "created_at",
+        "id",
+        "name",
+        "location",
+        "organization",
+        "rating",
+        "date",
+        "capacity",
+        "remaining",
+        "price",
+        "image_url",
+        "description",
+        "max_per_order",
+        "created_by",
+        "created_at",
     }
 
 
 def test_optional_fields_and_exact_money(client, admin):
     body = {k: v for k, v in EVENT.items() if k not in ("image_url", "description")}
     response = client.post(
-        "/api/v1/events", json={**body, "price": "0.10", "max_per_order": 4,
-                                "date": "2031-01-01T10:00:00-03:00"}, headers=admin["headers"]
+        "/api/v1/events",
+        json={**body, "price": "0.10", "max_per_order": 4, "date": "2031-01-01T10:00:00-03:00"},
+        headers=admin["headers"],
     )
     assert response.status_code == 201
     assert response.json["price"] == "0.10"
@@ -38,7 +51,9 @@ def test_optional_fields_and_exact_money(client, admin):
 
 def test_float_prices_are_read_exactly(client, admin):
     raw = json.dumps({**EVENT, "price": 19.99})
-    response = client.post("/api/v1/events", data=raw, content_type="application/json", headers=admin["headers"])
+    response = client.post(
+        "/api/v1/events", data=raw, content_type="application/json", headers=admin["headers"]
+    )
     assert response.json["price"] == "19.99"
 
 
@@ -80,7 +95,9 @@ def test_invalid_events_are_422(client, admin, changes, field):
 def test_missing_fields_are_422(client, admin):
     response = client.post("/api/v1/events", json={}, headers=admin["headers"])
     assert response.status_code == 422
-    assert {"name", "location", "organization", "rating", "date", "capacity", "price"} <= set(response.json["errors"])
+    assert {"name", "location", "organization", "rating", "date", "capacity", "price"} <= set(
+        response.json["errors"]
+    )
 
 
 def test_users_cannot_create_events(client, buyer):
@@ -125,8 +142,15 @@ def test_list_is_paginated(client, make_event):
     page = client.get("/api/v1/events?page=2&page_size=2")
     assert [e["name"] for e in page.json] == ["Day 3", "Day 4"]
     meta = json.loads(page.headers["X-Pagination"])
-    assert meta == {"total": 5, "total_pages": 3, "first_page": 1, "last_page": 3, "page": 2,
-                    "previous_page": 1, "next_page": 3}
+    assert meta == {
+        "total": 5,
+        "total_pages": 3,
+        "first_page": 1,
+        "last_page": 3,
+        "page": 2,
+        "previous_page": 1,
+        "next_page": 3,
+    }
     beyond = client.get("/api/v1/events?page=9&page_size=2")
     assert beyond.json == [] and json.loads(beyond.headers["X-Pagination"])["total"] == 5
 

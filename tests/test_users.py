@@ -93,7 +93,9 @@ def test_login_failures_look_the_same(client, users, monkeypatch):
 
 def test_login_with_overlong_password_is_401_not_500(client, users):
     user = users.create(password="password123")
-    response = client.post("/api/v1/login", json={"email": user["email"], "password": "password123" + "x" * 100})
+    response = client.post(
+        "/api/v1/login", json={"email": user["email"], "password": "password123" + "x" * 100}
+    )
     assert response.status_code == 401
 
 
@@ -128,7 +130,19 @@ def _claims(user, **changes):
         lambda u: "Bearer " + _token(_claims(u, role="superuser")),
         lambda u: "Bearer " + _token(_claims(u), key=JWT_SECRET, algorithm="HS512"),
     ],
-    ids=["missing", "empty", "malformed", "basic", "forged", "expired", "alg-none", "no-exp", "bad-sub", "bad-role", "hs512"],
+    ids=[
+        "missing",
+        "empty",
+        "malformed",
+        "basic",
+        "forged",
+        "expired",
+        "alg-none",
+        "no-exp",
+        "bad-sub",
+        "bad-role",
+        "hs512",
+    ],
 )
 def test_bad_tokens_are_401(client, buyer, make_header):
     header = make_header(buyer)

@@ -29,9 +29,7 @@ class OrjsonProvider(JSONProvider):
 
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(
-            orjson.dumps(obj, default=_json_default), mimetype="application/json"
-        )
+        return self._app.response_class(orjson.dumps(obj, default=_json_default), mimetype="application/json")
 
 
 def _json_default(value):

@@ -171,7 +171,9 @@ class Blueprint(_Blueprint):
                     schema=ProblemSchema,
                     content_type=PROBLEM_CONTENT_TYPE,
                     description=" or ".join(PROBLEMS[k][1] for k in group)
-                    + " (" + ", ".join(f"`/problems/{k}`" for k in group) + ")",
+                    + " ("
+                    + ", ".join(f"`/problems/{k}`" for k in group)
+                    + ")",
                     examples=examples,
                 )(func)
             return func

@@ -96,9 +96,12 @@ def dbmate(url: str, *args: str, dump_schema: bool = True) -> int:
         args = ("--no-dump-schema", *args)
     command = [
         exe,
-        "--url", dbmate_url(url),
-        "--migrations-dir", str(MIGRATIONS_DIR),
-        "--schema-file", str(SCHEMA_FILE),
+        "--url",
+        dbmate_url(url),
+        "--migrations-dir",
+        str(MIGRATIONS_DIR),
+        "--schema-file",
+        str(SCHEMA_FILE),
         *args,
     ]
     return subprocess.call(command, env=env)

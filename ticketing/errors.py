@@ -137,8 +137,10 @@ def handle_http_exception(error: HTTPException):
     code = error.code or 500
     kind = _BY_STATUS.get(code)
     if kind is None:
-        return handle_unexpected(error) if code >= 500 else problem(
-            "malformed-request", error.description, status=code
+        return (
+            handle_unexpected(error)
+            if code >= 500
+            else problem("malformed-request", error.description, status=code)
         )
     headers = {}
     if code == 405 and getattr(error, "valid_methods", None):

@@ -51,5 +51,7 @@ class MyEvents(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters):
         """Events the caller created, newest first (ties by id)"""
-        rows = repository.list_by_creator(security.current_principal().id, **page_window(pagination_parameters))
+        rows = repository.list_by_creator(
+            security.current_principal().id, **page_window(pagination_parameters)
+        )
         return page_items(rows, pagination_parameters)

@@ -19,8 +19,12 @@ EVENT_EXAMPLE = {
 
 class EventIn(Schema):
     name = Trimmed(required=True, validate=validate.Length(1, 200), metadata={"example": "Rock in Rio"})
-    location = Trimmed(required=True, validate=validate.Length(1, 200), metadata={"example": "Rio de Janeiro"})
-    organization = Trimmed(required=True, validate=validate.Length(1, 200), metadata={"example": "Live Nation"})
+    location = Trimmed(
+        required=True, validate=validate.Length(1, 200), metadata={"example": "Rio de Janeiro"}
+    )
+    organization = Trimmed(
+        required=True, validate=validate.Length(1, 200), metadata={"example": "Live Nation"}
+    )
     rating = Trimmed(
         required=True,
         validate=validate.Length(1, 10),
@@ -75,4 +79,6 @@ class EventOut(Schema):
 
 
 class EventListArgs(Schema):
-    include_past = fields.Boolean(load_default=False, metadata={"description": "Also list events that have started"})
+    include_past = fields.Boolean(
+        load_default=False, metadata={"description": "Also list events that have started"}
+    )

@@ -18,7 +18,10 @@ def _settings():
 
 @blp.route("/signup")
 class Signup(MethodView):
-    @blp.arguments(SignupIn, example={"name": "Ana Souza", "email": "ana@example.com", "password": "correct horse battery"})
+    @blp.arguments(
+        SignupIn,
+        example={"name": "Ana Souza", "email": "ana@example.com", "password": "correct horse battery"},
+    )
     @blp.response(201, UserOut)
     @blp.problems("malformed-request", "unsupported-media-type", "email-taken", "payload-too-large")
     def post(self, body):
