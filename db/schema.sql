@@ -48,11 +48,52 @@ WITH (fillfactor='70');
 
 
 --
+-- Name: orders; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.orders (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    event_id uuid NOT NULL,
+    quantity integer NOT NULL,
+    unit_price numeric(12,2) NOT NULL,
+    total_amount numeric(14,2) NOT NULL,
+    status text DEFAULT 'PENDING'::text NOT NULL,
+    reason text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT orders_quantity_check CHECK ((quantity > 0)),
+    CONSTRAINT orders_reason_check CHECK ((char_length(reason) <= 500)),
+    CONSTRAINT orders_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'PAID'::text, 'REJECTED'::text]))),
+    CONSTRAINT orders_total_is_price_times_quantity CHECK ((total_amount = (unit_price * (quantity)::numeric))),
+    CONSTRAINT orders_unit_price_check CHECK ((unit_price >= (0)::numeric))
+);
+
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
 CREATE TABLE public.schema_migrations (
     version character varying NOT NULL
+);
+
+
+--
+-- Name: tickets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tickets (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    order_id uuid NOT NULL,
+    event_id uuid NOT NULL,
+    price numeric(12,2) NOT NULL,
+    status text DEFAULT 'VALID'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    checked_in_at timestamp with time zone,
+    CONSTRAINT tickets_price_check CHECK ((price >= (0)::numeric)),
+    CONSTRAINT tickets_status_check CHECK ((status = ANY (ARRAY['VALID'::text, 'USED'::text, 'CANCELLED'::text]))),
+    CONSTRAINT tickets_used_iff_checked_in CHECK (((status = 'USED'::text) = (checked_in_at IS NOT NULL)))
 );
 
 
@@ -82,11 +123,35 @@ ALTER TABLE ONLY public.events
 
 
 --
+-- Name: orders orders_id_event_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_id_event_key UNIQUE (id, event_id);
+
+
+--
+-- Name: orders orders_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: tickets tickets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tickets
+    ADD CONSTRAINT tickets_pkey PRIMARY KEY (id);
 
 
 --
@@ -112,6 +177,34 @@ CREATE INDEX events_listing_idx ON public.events USING btree (date, id) WHERE (d
 
 
 --
+-- Name: orders_event_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX orders_event_idx ON public.orders USING btree (event_id, status);
+
+
+--
+-- Name: orders_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX orders_user_idx ON public.orders USING btree (user_id, created_at DESC, id);
+
+
+--
+-- Name: tickets_event_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tickets_event_idx ON public.tickets USING btree (event_id, status);
+
+
+--
+-- Name: tickets_order_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tickets_order_idx ON public.tickets USING btree (order_id);
+
+
+--
 -- Name: users_email_lower_key; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -127,6 +220,30 @@ ALTER TABLE ONLY public.events
 
 
 --
+-- Name: orders orders_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id);
+
+
+--
+-- Name: orders orders_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);
+
+
+--
+-- Name: tickets tickets_order_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tickets
+    ADD CONSTRAINT tickets_order_fkey FOREIGN KEY (order_id, event_id) REFERENCES public.orders(id, event_id);
+
+
+--
 -- PostgreSQL database dump complete
 --
 
@@ -136,4 +253,5 @@ ALTER TABLE ONLY public.events
 --
 
 INSERT INTO public.schema_migrations (version) VALUES
-    ('20261125000001');
+    ('20261125000001'),
+    ('20261125000002');

@@ -64,11 +64,15 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from ticketing.events.routes import blp as events_blp
     from ticketing.health import blp as health_blp
+    from ticketing.orders.routes import blp as orders_blp
     from ticketing.users.routes import blp as users_blp
+    from ticketing.webhooks.routes import blp as webhooks_blp
 
     api.register_blueprint(health_blp)
     api.register_blueprint(users_blp, url_prefix=API_PREFIX)
     api.register_blueprint(events_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(orders_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(webhooks_blp, url_prefix=API_PREFIX)
 
     app.register_error_handler(errors.ApiError, errors.handle_api_error)
     app.register_error_handler(Exception, errors.handle_unexpected)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http
 import json
 import re
-from datetime import timezone
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import wraps
 
@@ -81,6 +81,8 @@ class UtcDateTime(ma.fields.AwareDateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
+        if isinstance(value, str):  # from a json_build_object() in SQL
+            value = datetime.fromisoformat(value)
         return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
@@ -180,20 +182,24 @@ class Blueprint(_Blueprint):
 
         return decorator
 
-    def auth(self, role: str | None = None):
-        """Require a valid bearer token (and a role); documents 401/403 on the route."""
+    def guard(self, check, kinds, security_requirement):
+        """Run `check()` before the body is parsed, and document its errors and scheme."""
 
         def decorator(func):
             @wraps(func)
             def wrapper(*args, **kwargs):
-                security.authenticate(role)
+                check()
                 return func(*args, **kwargs)
 
-            kinds = ["unauthorized"] + (["forbidden"] if role else [])
             wrapper = self.problems(*kinds)(wrapper)
-            return self.doc(security=[{"bearerAuth": []}])(wrapper)
+            return self.doc(security=[security_requirement])(wrapper)
 
         return decorator
+
+    def auth(self, role: str | None = None):
+        """Require a valid bearer token (and a role); documents 401/403 on the route."""
+        kinds = ["unauthorized"] + (["forbidden"] if role else [])
+        return self.guard(lambda: security.authenticate(role), kinds, {"bearerAuth": []})
 
 
 # ---------------------------------------------------------------- pagination

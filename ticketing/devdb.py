@@ -116,9 +116,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ticketing.devdb")
     parser.add_argument("action", choices=["run", "dbmate", "url", "stop"])
     parser.add_argument("--test", action="store_true", help="use the test database")
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
-    opts = parser.parse_args(argv)
-    rest = opts.rest[1:] if opts.rest[:1] == ["--"] else opts.rest
+    argv = list(sys.argv[1:] if argv is None else argv)
+    rest = argv[argv.index("--") + 1 :] if "--" in argv else []
+    opts = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
 
     if opts.action == "stop":
         pg_ctl = (pg_bin_dir() or Path()) / "pg_ctl"

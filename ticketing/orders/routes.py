@@ -1,0 +1,59 @@
+"""Orders: buy tickets, list and read your orders."""
+
+from flask import url_for
+from flask.views import MethodView
+
+from ticketing import security
+from ticketing.api import Blueprint, page_items, page_window
+from ticketing.orders import repository, service
+from ticketing.orders.schemas import OrderOut, PurchaseIn
+
+blp = Blueprint("orders", __name__, description="Buying tickets")
+
+
+@blp.route("/orders")
+class Orders(MethodView):
+    @blp.auth()
+    @blp.arguments(PurchaseIn, example={"event_id": "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f", "quantity": 2})
+    @blp.response(
+        201,
+        OrderOut,
+        headers={"Location": {"description": "URL of the new order", "schema": {"type": "string"}}},
+    )
+    @blp.problems(
+        "malformed-request",
+        "unsupported-media-type",
+        "not-found",
+        "sold-out",
+        "event-closed",
+        "payload-too-large",
+        "service-unavailable",
+    )
+    def post(self, body):
+        """Buy tickets: a PENDING order holding `quantity` tickets until the payment webhook settles it.
+
+        404 when the event does not exist; 409 `sold-out` (with `remaining`) when fewer
+        tickets are left than asked; 409 `event-closed` once the event has started;
+        422 when `quantity` exceeds the event's `max_per_order`.
+        """
+        order = service.purchase(security.current_principal(), body["event_id"], body["quantity"])
+        return order, 201, {"Location": url_for("orders.Order", order_id=order["id"])}
+
+    @blp.auth()
+    @blp.response(200, OrderOut(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """The caller's orders, newest first (ties by id), each with its event and tickets"""
+        principal = security.current_principal()
+        rows = repository.list_for_user(principal.id, **page_window(pagination_parameters))
+        return page_items(rows, pagination_parameters)
+
+
+@blp.route("/orders/<uuid:order_id>")
+class Order(MethodView):
+    @blp.auth()
+    @blp.response(200, OrderOut)
+    @blp.problems("not-found")
+    def get(self, order_id):
+        """One of the caller's orders (admins: any order); anyone else's answers 404"""
+        return service.visible_order(security.current_principal(), order_id)

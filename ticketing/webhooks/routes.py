@@ -1,0 +1,52 @@
+"""The payment provider's webhook: settle a PENDING order as PAID or REJECTED."""
+
+import hmac
+
+from flask import current_app, request
+from flask.views import MethodView
+
+from ticketing.api import Blueprint
+from ticketing.errors import ApiError, NotFound, ServiceUnavailable, Unauthorized
+from ticketing.orders import repository
+from ticketing.orders.schemas import SettleIn
+
+blp = Blueprint("webhooks", __name__, description="Payment provider callbacks")
+
+
+def require_webhook_secret():
+    expected = current_app.config["SETTINGS"].webhook_secret
+    if not expected:
+        raise ServiceUnavailable("The payment webhook is not configured (WEBHOOK_SECRET)")
+    given = request.headers.get("X-Webhook-Secret", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("Missing or wrong X-Webhook-Secret", kind="invalid-webhook-secret", headers={})
+
+
+@blp.route("/orders/<uuid:order_id>/status")
+class OrderStatus(MethodView):
+    @blp.guard(
+        require_webhook_secret, ["invalid-webhook-secret", "service-unavailable"], {"webhookSecret": []}
+    )
+    @blp.arguments(SettleIn, example={"status": "REJECTED", "reason": "card declined"})
+    @blp.response(204)
+    @blp.problems(
+        "malformed-request", "unsupported-media-type", "not-found", "invalid-transition", "payload-too-large"
+    )
+    def post(self, body, order_id):
+        """Settle an order (payment provider only, `X-Webhook-Secret`).
+
+        PENDING → PAID, or PENDING → REJECTED (its tickets are cancelled and their capacity
+        returns to the event, in the same transaction). Repeating the current status is a
+        harmless 204, so provider retries are safe; PAID ↔ REJECTED is 409
+        `invalid-transition`.
+        """
+        if repository.settle(order_id, body["status"], body["reason"]) is not None:
+            return None
+        current = repository.status_of(order_id)
+        if current is None:
+            raise NotFound("No order with this id")
+        if current != body["status"]:
+            raise ApiError(
+                f"The order is {current}; it cannot become {body['status']}", kind="invalid-transition"
+            )
+        return None
