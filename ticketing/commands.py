@@ -7,6 +7,7 @@ from flask import current_app
 from marshmallow import ValidationError
 
 from ticketing import security
+from ticketing.config import ConfigError
 from ticketing.users import repository as users
 from ticketing.users.schemas import SignupIn
 
@@ -19,17 +20,36 @@ def ensure_admin(email: str, name: str, password: str) -> dict:
     return users.upsert_admin(body["name"], body["email"], password_hash)
 
 
+_ADMIN_VARIABLES = {"email": "ADMIN_EMAIL", "password": "ADMIN_PASSWORD", "name": "ADMIN_NAME"}
+
+
 def bootstrap_admin_from_env(app) -> None:
     settings = app.config["SETTINGS"]
     if not settings.admin_email:
         return
     with app.app_context():
-        user = ensure_admin(settings.admin_email, settings.admin_name, settings.admin_password)
+        try:
+            user = ensure_admin(
+                settings.admin_email, settings.admin_name or "Administrator", settings.admin_password
+            )
+        except ValidationError as exc:  # a bad environment, reported like any other
+            problems = "; ".join(
+                f"{_ADMIN_VARIABLES.get(field, field)}: {' '.join(map(str, messages))}"
+                for field, messages in exc.messages.items()
+            )
+            raise ConfigError(f"invalid admin settings: {problems}") from None
     verb = "created" if user["created"] else "ensured"
     click.echo(f"admin {user['email']} {verb}", err=True)
 
 
 def register(app):
+    @app.cli.command("expire-orders")
+    def expire_orders():
+        """Expire PENDING orders whose hold is over and return their tickets to sale."""
+        from ticketing.orders.expiry import expire_due_orders
+
+        click.echo(f"Expired {expire_due_orders()} orders")
+
     @app.cli.command("create-admin")
     @click.option("--email", required=True)
     @click.option("--name", default="Administrator", show_default=True)

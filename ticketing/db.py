@@ -57,6 +57,19 @@ class Tx:
         return self._run(query, params).rowcount
 
 
+class _Pool(psycopg2.pool.ThreadedConnectionPool):
+    """Connects on demand (none at start), and keeps every returned connection for reuse.
+
+    psycopg2's pool keeps at most `minconn` idle connections and closes the rest on
+    `putconn`, but it also opens `minconn` connections eagerly in its constructor. So: build
+    with minconn=0 (nothing opened until a request needs it), then raise the keep limit.
+    """
+
+    def __init__(self, maxconn, *args, **kwargs):
+        super().__init__(0, maxconn, *args, **kwargs)
+        self.minconn = maxconn
+
+
 class Database:
     def __init__(self, settings):
         self.dsn = settings.database_url
@@ -85,9 +98,7 @@ class Database:
         if self._pid != pid:
             with self._lock:
                 if self._pid != pid:
-                    self._pool = psycopg2.pool.ThreadedConnectionPool(
-                        0, self.size, self.dsn, **self.connect_kwargs
-                    )
+                    self._pool = _Pool(self.size, self.dsn, **self.connect_kwargs)
                     self._slots = threading.BoundedSemaphore(self.size)
                     self._pid = pid
         return self._pool

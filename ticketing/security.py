@@ -91,9 +91,9 @@ def authenticate(role: str | None = None) -> Principal:
     if token is None:
         raise Unauthorized("Send an access token: Authorization: Bearer <token>")
     principal = decode_token(token, current_app.config["SETTINGS"].jwt_secret)
+    g.principal = principal  # set before the role check, so a 403 is logged with its user_id
     if role == "admin" and not principal.is_admin:
         raise Forbidden("This action needs the admin role")
-    g.principal = principal
     return principal
 
 

@@ -1,0 +1,214 @@
+"""Settings come from the environment and are validated once, before anything starts."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+from ticketing.config import ConfigError, load_settings
+
+DB = "postgresql://ticketing@db.example.com:5432/ticketing"
+GOOD_SECRET = "s" * 32
+
+
+def production(**changes):
+    env = {"APP_ENV": "production", "DATABASE_URL": DB, "JWT_SECRET": GOOD_SECRET, **changes}
+    return {k: v for k, v in env.items() if v is not None}
+
+
+@pytest.fixture
+def development(tmp_path):
+    def build(**changes):
+        env = {"APP_ENV": "development", "DATABASE_URL": DB, "DEV_DATA_DIR": str(tmp_path / "dev"), **changes}
+        return {k: v for k, v in env.items() if v is not None}
+
+    return build
+
+
+def test_production_requires_database_url():
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_settings(production(DATABASE_URL=None))
+
+
+def test_production_requires_jwt_secret():
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        load_settings(production(JWT_SECRET=None))
+
+
+@pytest.mark.parametrize("secret", ["", "short", "x" * 31, "é" * 15])  # "é" * 15 is 30 bytes
+def test_production_rejects_a_short_jwt_secret(secret):
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        load_settings(production(JWT_SECRET=secret))
+
+
+def test_jwt_secret_length_is_counted_in_bytes():
+    assert load_settings(production(JWT_SECRET="é" * 16)).jwt_secret == "é" * 16  # 32 bytes
+
+
+def test_production_with_good_values(tmp_path):
+    settings = load_settings(
+        production(DB_POOL_SIZE="7", JWT_TTL_SECONDS="600", BCRYPT_ROUNDS="10", DEV_DATA_DIR=str(tmp_path))
+    )
+    assert settings.production and settings.app_env == "production"
+    assert settings.database_url == DB
+    assert settings.jwt_secret == GOOD_SECRET
+    assert settings.webhook_secret is None
+    assert (settings.db_pool_size, settings.jwt_ttl_seconds, settings.bcrypt_rounds) == (7, 600, 10)
+    assert settings.admin_email is None
+    # Production never generates or stores development secrets.
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_production_webhook_secret_when_set():
+    assert load_settings(production(WEBHOOK_SECRET="h" * 24)).webhook_secret == "h" * 24
+
+
+def test_defaults():
+    settings = load_settings(production())
+    assert settings.jwt_ttl_seconds == 3600
+    assert settings.bcrypt_rounds == 12
+    assert settings.max_tickets_per_order == 10
+    assert settings.order_hold_seconds == 900
+    assert settings.max_body_bytes == 64 * 1024
+
+
+def test_secrets_are_not_in_repr():
+    text = repr(
+        load_settings(
+            production(WEBHOOK_SECRET="hook-secret-value", ADMIN_EMAIL="a@b.co", ADMIN_PASSWORD="pw-value")
+        )
+    )
+    assert GOOD_SECRET not in text and "hook-secret-value" not in text and "pw-value" not in text
+
+
+def test_development_generates_secrets_once(development, tmp_path):
+    first = load_settings(development())
+    path = tmp_path / "dev" / "secrets.json"
+    assert path.is_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    stored = json.loads(path.read_text())
+    assert stored["JWT_SECRET"] == first.jwt_secret
+    assert stored["WEBHOOK_SECRET"] == first.webhook_secret
+    assert len(first.jwt_secret.encode()) >= 32 and first.webhook_secret
+    assert not first.production
+
+    second = load_settings(development())
+    assert (second.jwt_secret, second.webhook_secret) == (first.jwt_secret, first.webhook_secret)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_development_secrets_differ_per_checkout(development, tmp_path):
+    one = load_settings(development())
+    other = load_settings(development(DEV_DATA_DIR=str(tmp_path / "other")))
+    assert one.jwt_secret != other.jwt_secret
+    assert one.webhook_secret != other.webhook_secret
+
+
+def test_development_keeps_explicit_secrets(development, tmp_path):
+    settings = load_settings(development(JWT_SECRET=GOOD_SECRET))
+    assert settings.jwt_secret == GOOD_SECRET
+    assert settings.webhook_secret  # generated, since WEBHOOK_SECRET is unset
+    both = load_settings(
+        development(
+            JWT_SECRET=GOOD_SECRET,
+            WEBHOOK_SECRET="dev-webhook-secret-value",
+            DEV_DATA_DIR=str(tmp_path / "x"),
+        )
+    )
+    assert (both.jwt_secret, both.webhook_secret) == (GOOD_SECRET, "dev-webhook-secret-value")
+    assert not (tmp_path / "x" / "secrets.json").exists()
+
+
+def test_development_rejects_a_short_explicit_jwt_secret(development):
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        load_settings(development(JWT_SECRET="short"))
+
+
+def test_app_env_defaults_to_development(development):
+    env = development()
+    del env["APP_ENV"]
+    assert load_settings(env).app_env == "development"
+
+
+@pytest.mark.parametrize("value", ["staging", "prod", "Production", ""])
+def test_unknown_app_env(value):
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        load_settings(production(APP_ENV=value))
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("DB_POOL_SIZE", "abc"),
+        ("DB_POOL_SIZE", "0"),
+        ("DB_POOL_SIZE", "-1"),
+        ("DB_POOL_SIZE", "2.5"),
+        ("DB_POOL_SIZE", "10000"),
+        ("JWT_TTL_SECONDS", "0"),
+        ("BCRYPT_ROUNDS", "3"),
+        ("BCRYPT_ROUNDS", "32"),
+        ("MAX_TICKETS_PER_ORDER", "many"),
+        ("ORDER_HOLD_SECONDS", "0"),
+        ("MAX_BODY_BYTES", "10"),
+        ("DB_STATEMENT_TIMEOUT_MS", "1"),
+    ],
+)
+def test_bad_integers(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings(production(**{name: value}))
+
+
+def test_admin_email_needs_a_password():
+    with pytest.raises(ConfigError, match="ADMIN_PASSWORD"):
+        load_settings(production(ADMIN_EMAIL="admin@example.com"))
+
+
+def test_admin_from_env():
+    settings = load_settings(production(ADMIN_EMAIL="admin@example.com", ADMIN_PASSWORD="password123"))
+    assert (settings.admin_email, settings.admin_password) == ("admin@example.com", "password123")
+    assert settings.admin_name == "Administrator"
+
+
+@pytest.mark.parametrize(
+    "extra, mentions",
+    [
+        ({}, "JWT_SECRET"),
+        ({"JWT_SECRET": "short"}, "JWT_SECRET"),
+        (
+            {"JWT_SECRET": GOOD_SECRET, "ADMIN_EMAIL": "not-an-email", "ADMIN_PASSWORD": "password123"},
+            "ADMIN_EMAIL",
+        ),
+    ],
+    ids=["no-jwt-secret", "short-jwt-secret", "bad-admin-email"],
+)
+def test_gunicorn_reports_a_config_error_clearly(tmp_path, extra, mentions):
+    """A production start with a bad environment exits non-zero with a message, not a traceback."""
+    drop = ("JWT_SECRET", "WEBHOOK_SECRET", "ADMIN_EMAIL", "ADMIN_PASSWORD", "ADMIN_NAME")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(
+        APP_ENV="production",
+        DATABASE_URL="postgresql://postgres@/ticketing?host=/nonexistent-dir",
+        PORT=str(free_port()),
+        DEV_DATA_DIR=str(tmp_path),
+        WEB_CONCURRENCY="1",
+        **extra,
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired as exc:  # it started serving instead of refusing to
+        pytest.fail(f"gunicorn kept running with a bad configuration: {exc.stderr}")
+    assert result.returncode != 0
+    assert "configuration error:" in result.stderr
+    assert mentions in result.stderr
+    assert "Traceback" not in result.stderr
