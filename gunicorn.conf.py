@@ -15,17 +15,33 @@ backlog = 2048
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# No `gunicornc` control socket: several instances (tests, bench, make run) share a home.
+control_socket_disable = True
 
 
 def on_starting(server):
     # Runs once in the master before workers fork; the app's pool is per process and
     # lazily created, so nothing opened here is shared with the workers.
+    import sys
+
     from ticketing import create_app
     from ticketing.commands import bootstrap_admin_from_env
+    from ticketing.config import ConfigError
 
-    app = create_app()
-    bootstrap_admin_from_env(app)
+    try:
+        app = create_app()
+        bootstrap_admin_from_env(app)
+    except ConfigError as exc:  # a clear message, not a traceback, for a bad environment
+        print(f"configuration error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
     app.extensions["ticketing.db"].close()
     settings = app.config["SETTINGS"]
     if not settings.production:
         print(f"development webhook secret (X-Webhook-Secret): {settings.webhook_secret}", flush=True)
+
+
+def post_worker_init(worker):
+    # Each worker sweeps expired holds in a background thread (EXPIRY_SWEEP_MS, 0 = off).
+    from ticketing.orders.expiry import start_sweeper
+
+    start_sweeper(worker.wsgi)

@@ -48,6 +48,23 @@ WITH (fillfactor='70');
 
 
 --
+-- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.idempotency_keys (
+    user_id uuid NOT NULL,
+    key text NOT NULL,
+    request_hash text NOT NULL,
+    order_id uuid,
+    response_status integer,
+    response_body jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT idempotency_keys_has_outcome CHECK (((order_id IS NOT NULL) OR (response_body IS NOT NULL))),
+    CONSTRAINT idempotency_keys_key_check CHECK ((key ~ '^[\x21-\x7e]{1,255}$'::text))
+);
+
+
+--
 -- Name: orders; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -62,9 +79,11 @@ CREATE TABLE public.orders (
     reason text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    late_payment_at timestamp with time zone,
     CONSTRAINT orders_quantity_check CHECK ((quantity > 0)),
     CONSTRAINT orders_reason_check CHECK ((char_length(reason) <= 500)),
-    CONSTRAINT orders_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'PAID'::text, 'REJECTED'::text]))),
+    CONSTRAINT orders_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'PAID'::text, 'REJECTED'::text, 'EXPIRED'::text, 'CANCELLED'::text]))),
     CONSTRAINT orders_total_is_price_times_quantity CHECK ((total_amount = (unit_price * (quantity)::numeric))),
     CONSTRAINT orders_unit_price_check CHECK ((unit_price >= (0)::numeric))
 );
@@ -123,6 +142,14 @@ ALTER TABLE ONLY public.events
 
 
 --
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, key);
+
+
+--
 -- Name: orders orders_id_event_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -177,10 +204,24 @@ CREATE INDEX events_listing_idx ON public.events USING btree (date, id) WHERE (d
 
 
 --
+-- Name: idempotency_keys_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
+
+
+--
 -- Name: orders_event_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX orders_event_idx ON public.orders USING btree (event_id, status);
+
+
+--
+-- Name: orders_pending_expiry_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX orders_pending_expiry_idx ON public.orders USING btree (expires_at) WHERE (status = 'PENDING'::text);
 
 
 --
@@ -220,6 +261,22 @@ ALTER TABLE ONLY public.events
 
 
 --
+-- Name: idempotency_keys idempotency_keys_order_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id);
+
+
+--
+-- Name: idempotency_keys idempotency_keys_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);
+
+
+--
 -- Name: orders orders_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -254,4 +311,5 @@ ALTER TABLE ONLY public.tickets
 
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000001'),
-    ('20261125000002');
+    ('20261125000002'),
+    ('20261125000003');

@@ -26,7 +26,7 @@ from ticketing.config import Settings
 ROOT = Path(__file__).resolve().parent.parent
 JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
 WEBHOOK_SECRET = "test-webhook-secret"
-TABLES = ["tickets", "orders", "events", "users"]
+TABLES = ["idempotency_keys", "tickets", "orders", "events", "users"]
 
 
 @pytest.fixture(scope="session")
@@ -187,17 +187,25 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, url, process):
+    def __init__(self, url, process, log):
         self.url = url
         self.process = process
+        self.log = log
 
     def __call__(self, path):
         return self.url + path
 
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
 
-@pytest.fixture(scope="session")
-def live_server(database_url, tmp_path_factory):
-    """The app under gunicorn with several workers, for real concurrency."""
+
+def start_gunicorn(database_url, folder: Path, **env_overrides) -> LiveServer:
+    """The app under gunicorn (several workers) in a subprocess, ready to serve."""
     port = free_port()
     env = {
         **os.environ,
@@ -208,9 +216,10 @@ def live_server(database_url, tmp_path_factory):
         "PORT": str(port),
         "WEB_CONCURRENCY": "3",
         "DB_POOL_SIZE": "2",
-        "DEV_DATA_DIR": str(tmp_path_factory.mktemp("live-devdata")),
+        "DEV_DATA_DIR": str(folder),
+        **env_overrides,
     }
-    log = open(tmp_path_factory.mktemp("live") / "gunicorn.log", "w")
+    log = open(folder / "gunicorn.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT,
@@ -218,22 +227,24 @@ def live_server(database_url, tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    url = f"http://127.0.0.1:{port}"
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + 30
     while True:
         try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                break
+            if requests.get(server("/healthz"), timeout=1).status_code == 200:
+                return server
         except requests.ConnectionError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            server.stop()
             raise RuntimeError(f"gunicorn did not start; see {log.name}")
         time.sleep(0.1)
-    yield LiveServer(url, process)
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url, tmp_path_factory):
+    """gunicorn with 3 workers for real concurrency. Its expiry sweep is off: tests that
+    move expires_at into the past decide themselves when holds expire."""
+    server = start_gunicorn(database_url, tmp_path_factory.mktemp("live"), EXPIRY_SWEEP_MS="0")
+    yield server
+    server.stop()

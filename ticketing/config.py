@@ -33,6 +33,8 @@ class Settings:
     bcrypt_rounds: int = 12
     max_tickets_per_order: int = 10
     order_hold_seconds: int = 900
+    expiry_sweep_seconds: float = 1.0  # 0: no background sweep (run `flask expire-orders`)
+    idempotency_key_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 64 * 1024
     retry_after_seconds: int = 2
     dev_data_dir: Path = DEFAULT_DEV_DATA_DIR
@@ -66,8 +68,11 @@ def _dev_secrets(data_dir: Path) -> dict:
         "WEBHOOK_SECRET": secrets.token_urlsafe(32),
     }
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(values, indent=2))
-    tmp.chmod(0o600)
+    # Created 0600, so the secrets are never readable by others, not even for a moment.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(values, indent=2))
+    tmp.chmod(0o600)  # a stale .tmp may have had other permissions
     tmp.replace(path)
     return values
 
@@ -96,6 +101,10 @@ def load_settings(env=None) -> Settings:
     if production:
         if len(jwt_secret.encode()) < 32:
             raise ConfigError("JWT_SECRET of at least 32 bytes is required when APP_ENV=production")
+        if webhook_secret is not None and len(webhook_secret.encode()) < 16:
+            raise ConfigError(
+                "WEBHOOK_SECRET must be at least 16 bytes (or unset: the webhook then answers 503)"
+            )
     else:
         generated = None
         if not jwt_secret or not webhook_secret:
@@ -125,6 +134,10 @@ def load_settings(env=None) -> Settings:
         bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, 4, 16),
         max_tickets_per_order=_int(env, "MAX_TICKETS_PER_ORDER", 10, 1, 100),
         order_hold_seconds=_int(env, "ORDER_HOLD_SECONDS", 900, 1, 7 * 24 * 3600),
+        expiry_sweep_seconds=_int(env, "EXPIRY_SWEEP_MS", 1000, 0, 60000) / 1000,
+        idempotency_key_ttl_seconds=_int(
+            env, "IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 3600, 24 * 3600, 30 * 24 * 3600
+        ),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 10 * 1024 * 1024),
         dev_data_dir=data_dir,
     )

@@ -27,9 +27,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "sold-out": (409, "Sold out"),
     "event-closed": (409, "Event closed"),
     "invalid-transition": (409, "Invalid status transition"),
+    "payment-after-expiry": (409, "Payment arrived after the hold expired"),
     "payload-too-large": (413, "Payload too large"),
     "unsupported-media-type": (415, "Unsupported media type"),
     "validation-error": (422, "Validation error"),
+    "idempotency-key-reused": (422, "Idempotency key reused with another request"),
     "service-unavailable": (503, "Service unavailable"),
     "internal-error": (500, "Internal server error"),
 }
@@ -60,6 +62,9 @@ class ApiError(Exception):
         self.detail = detail
         self.headers = headers or {}
         self.extra = extra
+
+    def body(self) -> dict:
+        return problem_body(self.kind, self.detail, **self.extra)
 
 
 class BadRequest(ApiError):
@@ -100,17 +105,18 @@ class ServiceUnavailable(ApiError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
-def problem(kind: str, detail: str | None = None, *, status: int | None = None, headers=None, **extra):
+def problem_body(kind: str, detail: str | None = None, *, status: int | None = None, **extra) -> dict:
     default_status, title = PROBLEMS[kind]
-    body = {
-        "type": f"/problems/{kind}",
-        "title": title,
-        "status": status or default_status,
-    }
+    body = {"type": f"/problems/{kind}", "title": title, "status": status or default_status}
     if detail:
         body["detail"] = detail
     body["instance"] = request.path
     body.update(extra)
+    return body
+
+
+def problem(kind: str, detail: str | None = None, *, status: int | None = None, headers=None, **extra):
+    body = problem_body(kind, detail, status=status, **extra)
     response = Response(orjson.dumps(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
     for key, value in (headers or {}).items():
         response.headers[key] = value

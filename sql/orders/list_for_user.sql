@@ -2,7 +2,7 @@
 -- Always returns at least one row, so the total is known even past the last page.
 WITH page AS (
     SELECT o.id, o.user_id, o.event_id, o.quantity, o.unit_price, o.total_amount, o.status,
-           o.reason, o.created_at, o.updated_at
+           o.reason, o.expires_at, o.late_payment_at, o.created_at, o.updated_at
       FROM orders o
      WHERE o.user_id = :'user_id'::uuid
      ORDER BY o.created_at DESC, o.id

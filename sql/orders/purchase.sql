@@ -1,6 +1,8 @@
 -- Sell :quantity tickets of one event to one user in ONE statement: take the capacity
 -- only if enough remains (and the event is open and the quantity allowed), then insert
--- the order and its tickets. All or nothing; returns no row when nothing was sold.
+-- the order, its tickets and, when given, its Idempotency-Key. All or nothing; returns
+-- no row when nothing was sold. A key that is already claimed makes the whole statement
+-- fail (unique violation), so a retry can never buy twice.
 -- Under READ COMMITTED a buyer that waited for the event row re-checks the WHERE against
 -- the newest version (EvalPlanQual), so concurrent buyers can never oversell.
 WITH sold AS (
@@ -13,20 +15,26 @@ WITH sold AS (
        AND deleted_at IS NULL
     RETURNING id, name, date, price
 ), new_order AS (
-    INSERT INTO orders (user_id, event_id, quantity, unit_price, total_amount)
-    SELECT :'user_id'::uuid, sold.id, :'quantity'::int, sold.price, sold.price * :'quantity'::int
+    INSERT INTO orders (user_id, event_id, quantity, unit_price, total_amount, expires_at)
+    SELECT :'user_id'::uuid, sold.id, :'quantity'::int, sold.price, sold.price * :'quantity'::int,
+           now() + make_interval(secs => :'hold_seconds'::int)
       FROM sold
     RETURNING id, user_id, event_id, quantity, unit_price, total_amount, status, reason,
-              created_at, updated_at
+              expires_at, late_payment_at, created_at, updated_at
 ), new_tickets AS (
     INSERT INTO tickets (order_id, event_id, price)
     SELECT new_order.id, new_order.event_id, new_order.unit_price
       FROM new_order, generate_series(1, :'quantity'::int)
     RETURNING id, price, status, checked_in_at
+), claimed_key AS (
+    INSERT INTO idempotency_keys (user_id, key, request_hash, order_id)
+    SELECT new_order.user_id, :'idempotency_key'::text, :'request_hash'::text, new_order.id
+      FROM new_order
+     WHERE :'idempotency_key'::text IS NOT NULL
 )
 SELECT new_order.*,
        json_build_object('id', sold.id, 'name', sold.name, 'date', sold.date) AS event,
        (SELECT json_agg(json_build_object('id', t.id, 'price', t.price::text, 'status', t.status,
-                                          'checked_in_at', t.checked_in_at))
+                                          'checked_in_at', t.checked_in_at) ORDER BY t.id)
           FROM new_tickets t) AS tickets
   FROM new_order, sold;

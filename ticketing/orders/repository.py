@@ -5,13 +5,31 @@ WHY_NOT_SOLD = sql.load("orders/why_not_sold")
 GET = sql.load("orders/get")
 LIST_FOR_USER = sql.load("orders/list_for_user")
 SETTLE = sql.load("orders/settle")
+PAY_AFTER_EXPIRY = sql.load("orders/pay_after_expiry")
+CANCEL = sql.load("orders/cancel")
 STATUS = sql.load("orders/status")
-INVARIANT_VIOLATIONS = sql.load("orders/invariant_violations")
+EXPIRE_DUE = sql.load("orders/expire_due")
+FIND_IDEMPOTENCY_KEY = sql.load("orders/find_idempotency_key")
+RECORD_IDEMPOTENT_ERROR = sql.load("orders/record_idempotent_error")
+STORE_IDEMPOTENT_RESPONSE = sql.load("orders/store_idempotent_response")
+PRUNE_IDEMPOTENCY_KEYS = sql.load("orders/prune_idempotency_keys")
 
 
-def purchase(user_id, event_id, quantity: int) -> dict | None:
-    """The new PENDING order with its tickets, or None when nothing could be sold."""
-    return db.current().one(PURCHASE, user_id=str(user_id), event_id=str(event_id), quantity=quantity)
+def purchase(user_id, event_id, quantity: int, hold_seconds: int, idempotency_key=None, request_hash=None):
+    """The new PENDING order with its tickets, or None when nothing could be sold.
+
+    With an idempotency key, the key is claimed by the same statement; a key that is
+    already claimed raises psycopg2.errors.UniqueViolation and nothing is sold.
+    """
+    return db.current().one(
+        PURCHASE,
+        user_id=str(user_id),
+        event_id=str(event_id),
+        quantity=quantity,
+        hold_seconds=hold_seconds,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
 
 
 def why_not_sold(event_id) -> dict | None:
@@ -31,6 +49,52 @@ def settle(order_id, status: str, reason: str | None) -> dict | None:
     return db.current().one(SETTLE, order_id=str(order_id), status=status, reason=reason)
 
 
+def pay_after_expiry(order_id, reason: str | None) -> dict | None:
+    """PAID for an EXPIRED order: `honoured` is True if the tickets could be re-reserved."""
+    return db.current().one(PAY_AFTER_EXPIRY, order_id=str(order_id), reason=reason)
+
+
+def cancel(order_id, user_id) -> dict | None:
+    """Cancel the caller's PENDING order; None if not theirs or not PENDING."""
+    return db.current().one(CANCEL, order_id=str(order_id), user_id=str(user_id))
+
+
 def status_of(order_id) -> str | None:
     row = db.current().one(STATUS, id=str(order_id))
     return row and row["status"]
+
+
+def expire_due(batch_size: int = 500) -> dict:
+    return db.current().one(EXPIRE_DUE, batch_size=batch_size)
+
+
+def find_idempotency_key(user_id, key: str) -> dict | None:
+    return db.current().one(FIND_IDEMPOTENCY_KEY, user_id=str(user_id), key=key)
+
+
+def record_idempotent_error(user_id, key, request_hash, status: int, body: str) -> bool:
+    """Store the error a keyed purchase got; False if another request already owns the key."""
+    row = db.current().one(
+        RECORD_IDEMPOTENT_ERROR,
+        user_id=str(user_id),
+        key=key,
+        request_hash=request_hash,
+        response_status=status,
+        response_body=body,
+    )
+    return row is not None
+
+
+def store_idempotent_response(user_id, key, order_id, status: int, body: str) -> None:
+    db.current().execute(
+        STORE_IDEMPOTENT_RESPONSE,
+        user_id=str(user_id),
+        key=key,
+        order_id=str(order_id),
+        response_status=status,
+        response_body=body,
+    )
+
+
+def prune_idempotency_keys(retention_seconds: int) -> int:
+    return db.current().execute(PRUNE_IDEMPOTENCY_KEYS, retention_seconds=retention_seconds)

@@ -1,42 +1,53 @@
-"""Orders: buy tickets, list and read your orders."""
+"""Orders: buy tickets, list and read your orders, cancel a pending one."""
 
 from flask import url_for
 from flask.views import MethodView
 
 from ticketing import security
 from ticketing.api import Blueprint, page_items, page_window
-from ticketing.orders import repository, service
-from ticketing.orders.schemas import OrderOut, PurchaseIn
+from ticketing.orders import idempotency, repository, service
+from ticketing.orders.schemas import OrderOut, PurchaseHeaders, PurchaseIn
 
 blp = Blueprint("orders", __name__, description="Buying tickets")
+
+LOCATION = {"Location": {"description": "URL of the order", "schema": {"type": "string"}}}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the same key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 
 
 @blp.route("/orders")
 class Orders(MethodView):
     @blp.auth()
+    @blp.arguments(PurchaseHeaders, location="headers")
     @blp.arguments(PurchaseIn, example={"event_id": "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f", "quantity": 2})
-    @blp.response(
-        201,
-        OrderOut,
-        headers={"Location": {"description": "URL of the new order", "schema": {"type": "string"}}},
-    )
+    @blp.response(201, OrderOut, headers={**LOCATION, **REPLAYED})
     @blp.problems(
         "malformed-request",
         "unsupported-media-type",
         "not-found",
         "sold-out",
         "event-closed",
+        "idempotency-key-reused",
         "payload-too-large",
         "service-unavailable",
     )
-    def post(self, body):
-        """Buy tickets: a PENDING order holding `quantity` tickets until the payment webhook settles it.
+    def post(self, headers, body):
+        """Buy tickets: a PENDING order holding `quantity` tickets until it is paid or its hold expires.
 
         404 when the event does not exist; 409 `sold-out` (with `remaining`) when fewer
         tickets are left than asked; 409 `event-closed` once the event has started;
-        422 when `quantity` exceeds the event's `max_per_order`.
+        422 when `quantity` exceeds the event's `max_per_order`, or `idempotency-key-reused`
+        when an `Idempotency-Key` is reused with a different body.
         """
-        order = service.purchase(security.current_principal(), body["event_id"], body["quantity"])
+        principal = security.current_principal()
+        key = headers["idempotency_key"]
+        if key is not None:
+            return idempotency.purchase(principal, body["event_id"], body["quantity"], key)
+        order = service.purchase(principal, body["event_id"], body["quantity"])
         return order, 201, {"Location": url_for("orders.Order", order_id=order["id"])}
 
     @blp.auth()
@@ -57,3 +68,17 @@ class Order(MethodView):
     def get(self, order_id):
         """One of the caller's orders (admins: any order); anyone else's answers 404"""
         return service.visible_order(security.current_principal(), order_id)
+
+
+@blp.route("/orders/<uuid:order_id>/cancel")
+class CancelOrder(MethodView):
+    @blp.auth()
+    @blp.response(200, OrderOut)
+    @blp.problems("not-found", "invalid-transition")
+    def post(self, order_id):
+        """Cancel your own PENDING order; its tickets go back on sale.
+
+        PAID, REJECTED, EXPIRED or already CANCELLED orders answer 409 `invalid-transition`
+        (refunds are out of scope); someone else's order answers 404.
+        """
+        return service.cancel(security.current_principal(), order_id)

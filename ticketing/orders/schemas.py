@@ -1,9 +1,10 @@
+import marshmallow as ma
 from marshmallow import fields, validate
 
 from ticketing.api import Money, Schema, UtcDateTime
 
 MONEY_DOC = {"type": "string", "format": "decimal", "example": "100.00"}
-STATUSES = ["PENDING", "PAID", "REJECTED"]
+STATUSES = ["PENDING", "PAID", "REJECTED", "EXPIRED", "CANCELLED"]
 
 
 class PurchaseIn(Schema):
@@ -37,7 +38,19 @@ class OrderOut(Schema):
     unit_price = Money(required=True, metadata=MONEY_DOC)
     total_amount = Money(required=True, metadata=MONEY_DOC)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    reason = fields.String(required=True, allow_none=True)
+    reason = fields.String(
+        required=True, allow_none=True, metadata={"description": "The payment provider's note"}
+    )
+    expires_at = UtcDateTime(
+        required=True, metadata={"description": "When a PENDING order's hold on its tickets ends"}
+    )
+    late_payment_at = UtcDateTime(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "When a payment arrived after the hold expired (see `payment-after-expiry`)"
+        },
+    )
     created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
     event = fields.Nested(EventSummaryOut, required=True)
@@ -51,4 +64,20 @@ class SettleIn(Schema):
         allow_none=True,
         validate=validate.Length(max=500),
         metadata={"example": "card declined"},
+    )
+
+
+class PurchaseHeaders(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # every other header
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        load_default=None,
+        validate=validate.Regexp(r"^[\x21-\x7e]{1,255}$", error="Must be 1 to 255 visible ASCII characters."),
+        metadata={
+            "description": "Makes retries safe: the same key with the same body replays the first answer "
+            "(`Idempotent-Replayed: true`) and buys nothing. Keys are per user and kept 24 hours.",
+            "example": "3f9a1c5e-retry-1",
+        },
     )

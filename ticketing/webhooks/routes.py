@@ -6,8 +6,8 @@ from flask import current_app, request
 from flask.views import MethodView
 
 from ticketing.api import Blueprint
-from ticketing.errors import ApiError, NotFound, ServiceUnavailable, Unauthorized
-from ticketing.orders import repository
+from ticketing.errors import ServiceUnavailable, Unauthorized
+from ticketing.orders import service
 from ticketing.orders.schemas import SettleIn
 
 blp = Blueprint("webhooks", __name__, description="Payment provider callbacks")
@@ -30,7 +30,12 @@ class OrderStatus(MethodView):
     @blp.arguments(SettleIn, example={"status": "REJECTED", "reason": "card declined"})
     @blp.response(204)
     @blp.problems(
-        "malformed-request", "unsupported-media-type", "not-found", "invalid-transition", "payload-too-large"
+        "malformed-request",
+        "unsupported-media-type",
+        "not-found",
+        "invalid-transition",
+        "payment-after-expiry",
+        "payload-too-large",
     )
     def post(self, body, order_id):
         """Settle an order (payment provider only, `X-Webhook-Secret`).
@@ -38,15 +43,9 @@ class OrderStatus(MethodView):
         PENDING → PAID, or PENDING → REJECTED (its tickets are cancelled and their capacity
         returns to the event, in the same transaction). Repeating the current status is a
         harmless 204, so provider retries are safe; PAID ↔ REJECTED is 409
-        `invalid-transition`.
+        `invalid-transition`. PAID for an EXPIRED order re-reserves its tickets if the event
+        still has them (204), else answers 409 `payment-after-expiry` and records the late
+        payment on the order; REJECTED for an EXPIRED or CANCELLED order changes nothing (204).
         """
-        if repository.settle(order_id, body["status"], body["reason"]) is not None:
-            return None
-        current = repository.status_of(order_id)
-        if current is None:
-            raise NotFound("No order with this id")
-        if current != body["status"]:
-            raise ApiError(
-                f"The order is {current}; it cannot become {body['status']}", kind="invalid-transition"
-            )
+        service.settle(order_id, body["status"], body["reason"])
         return None

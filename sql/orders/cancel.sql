@@ -1,0 +1,23 @@
+-- The buyer cancels their own PENDING order, in one statement: the order becomes
+-- CANCELLED, its tickets CANCELLED, and its capacity returns to the event.
+-- Returns no row unless the caller owns the order and it was PENDING.
+WITH cancelled_order AS (
+    UPDATE orders
+       SET status = 'CANCELLED', updated_at = now()
+     WHERE id = :'order_id'::uuid AND user_id = :'user_id'::uuid AND status = 'PENDING'
+    RETURNING id, event_id, quantity
+), cancelled_tickets AS (
+    UPDATE tickets t
+       SET status = 'CANCELLED'
+      FROM cancelled_order c
+     WHERE t.order_id = c.id
+    RETURNING t.id
+), released AS (
+    UPDATE events e
+       SET remaining = e.remaining + c.quantity
+      FROM cancelled_order c
+     WHERE e.id = c.event_id
+    RETURNING e.id
+)
+SELECT c.id, (SELECT count(*) FROM cancelled_tickets) AS tickets
+  FROM cancelled_order c;

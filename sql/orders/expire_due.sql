@@ -1,0 +1,34 @@
+-- Expire PENDING holds whose time is up, in one statement: the orders become EXPIRED,
+-- their tickets CANCELLED, and their capacity returns to the events. SKIP LOCKED lets
+-- several app instances sweep at once without waiting on each other or on a webhook
+-- that is settling the same order; each hold is released exactly once because only
+-- rows still PENDING under our lock are touched.
+WITH due AS (
+    SELECT id
+      FROM orders
+     WHERE status = 'PENDING' AND expires_at <= now()
+     ORDER BY expires_at
+     LIMIT :'batch_size'::int
+       FOR UPDATE SKIP LOCKED
+), expired AS (
+    UPDATE orders o
+       SET status = 'EXPIRED', updated_at = now()
+      FROM due
+     WHERE o.id = due.id AND o.status = 'PENDING'
+    RETURNING o.id, o.event_id, o.quantity
+), cancelled AS (
+    UPDATE tickets t
+       SET status = 'CANCELLED'
+      FROM expired
+     WHERE t.order_id = expired.id
+    RETURNING t.id
+), released AS (
+    UPDATE events e
+       SET remaining = e.remaining + r.quantity
+      FROM (SELECT event_id, sum(quantity)::int AS quantity FROM expired GROUP BY event_id) r
+     WHERE e.id = r.event_id
+    RETURNING e.id
+)
+SELECT (SELECT count(*) FROM expired) AS orders,
+       (SELECT count(*) FROM cancelled) AS tickets,
+       (SELECT count(*) FROM released) AS events;

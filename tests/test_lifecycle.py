@@ -1,0 +1,477 @@
+"""Order lifecycle: holds that expire, late payments, cancellation, idempotent retries."""
+
+import random
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+
+from tests.conftest import WEBHOOK_SECRET, start_gunicorn
+from ticketing.orders.expiry import expire_due_orders, start_sweeper
+from ticketing.sql import path_of, to_psycopg
+
+INVARIANT = to_psycopg(path_of("orders/invariant_violations").read_text())
+WEBHOOK = {"X-Webhook-Secret": WEBHOOK_SECRET}
+
+
+@pytest.fixture
+def buy(client, buyer):
+    def purchase(event_id, quantity=1, user=None, key=None):
+        headers = dict((user or buyer)["headers"])
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return client.post(
+            "/api/v1/orders", json={"event_id": event_id, "quantity": quantity}, headers=headers
+        )
+
+    return purchase
+
+
+def settle(client, order_id, status):
+    return client.post(f"/api/v1/orders/{order_id}/status", json={"status": status}, headers=WEBHOOK)
+
+
+def make_due(sql, *order_ids):
+    sql.all(
+        "UPDATE orders SET expires_at = now() - interval '1 second' WHERE id = ANY(%s::uuid[])",
+        (list(order_ids),),
+    )
+
+
+def order_row(sql, order_id):
+    return sql.one("SELECT status, late_payment_at, reason FROM orders WHERE id = %s", (order_id,))
+
+
+def ticket_statuses(sql, order_id):
+    return {r["status"] for r in sql.all("SELECT status FROM tickets WHERE order_id = %s", (order_id,))}
+
+
+def remaining(sql, event_id):
+    return sql.value("SELECT remaining FROM events WHERE id = %s", (event_id,))
+
+
+def sweep(app):
+    with app.app_context():
+        return expire_due_orders()
+
+
+# ------------------------------------------------------------------ holds expire
+
+
+def test_expires_at_is_shown_everywhere(client, make_event, buy, buyer, settings):
+    order = buy(make_event()["id"]).json
+    created = datetime.fromisoformat(order["created_at"])
+    expires = datetime.fromisoformat(order["expires_at"])
+    assert expires - created == timedelta(seconds=settings.order_hold_seconds)
+    assert order["late_payment_at"] is None
+    assert (
+        client.get(f"/api/v1/orders/{order['id']}", headers=buyer["headers"]).json["expires_at"]
+        == order["expires_at"]
+    )
+    assert client.get("/api/v1/orders", headers=buyer["headers"]).json[0]["expires_at"] == order["expires_at"]
+
+
+def test_due_holds_expire_and_release_capacity_once(app, make_event, buy, sql):
+    event = make_event(capacity=10)
+    due = buy(event["id"], 3).json
+    fresh = buy(event["id"], 2).json
+    make_due(sql, due["id"])
+    assert remaining(sql, event["id"]) == 5
+
+    assert sweep(app) == 1
+    assert order_row(sql, due["id"])["status"] == "EXPIRED"
+    assert ticket_statuses(sql, due["id"]) == {"CANCELLED"}
+    assert order_row(sql, fresh["id"])["status"] == "PENDING"
+    assert remaining(sql, event["id"]) == 8
+    assert sweep(app) == 0
+    assert remaining(sql, event["id"]) == 8
+    assert sql.all(INVARIANT) == []
+
+
+def test_expire_orders_command(app, make_event, buy, sql):
+    event = make_event(capacity=5)
+    order = buy(event["id"], 2).json
+    make_due(sql, order["id"])
+    result = app.test_cli_runner().invoke(args=["expire-orders"])
+    assert result.exit_code == 0, result.output
+    assert "Expired 1 orders" in result.output
+    assert order_row(sql, order["id"])["status"] == "EXPIRED"
+    assert remaining(sql, event["id"]) == 5
+
+
+def test_concurrent_sweeps_release_each_hold_once(app, make_app, make_event, users, sql):
+    event = make_event(capacity=600, max_per_order=3)
+    buyer = users.create()
+    client = app.test_client()
+    ids = []
+    for _ in range(150):
+        response = client.post(
+            "/api/v1/orders", json={"event_id": event["id"], "quantity": 3}, headers=buyer["headers"]
+        )
+        ids.append(response.json["id"])
+    make_due(sql, *ids)
+    apps = [make_app() for _ in range(4)]  # four "instances", each with its own pool
+    counts = []
+    barrier = threading.Barrier(len(apps))
+
+    def run(instance):
+        barrier.wait()
+        counts.append(sweep(instance))
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(counts) == 150
+    assert remaining(sql, event["id"]) == 600
+    assert sql.all(INVARIANT) == []
+
+
+def test_background_sweeper_expires_holds_by_itself(make_app, make_event, buyer, sql):
+    app = make_app(order_hold_seconds=1, expiry_sweep_seconds=0.2)
+    event = make_event(capacity=4)
+    response = app.test_client().post(
+        "/api/v1/orders", json={"event_id": event["id"], "quantity": 4}, headers=buyer["headers"]
+    )
+    assert response.status_code == 201
+    start_sweeper(app)
+    deadline = time.monotonic() + 10
+    while order_row(sql, response.json["id"])["status"] == "PENDING":
+        assert time.monotonic() < deadline, "the hold did not expire by itself"
+        time.sleep(0.1)
+    assert order_row(sql, response.json["id"])["status"] == "EXPIRED"
+    assert remaining(sql, event["id"]) == 4
+
+
+def test_gunicorn_workers_expire_holds_by_themselves(database_url, tmp_path, make_event, buyer, sql):
+    server = start_gunicorn(
+        database_url, tmp_path, ORDER_HOLD_SECONDS="1", EXPIRY_SWEEP_MS="200", WEB_CONCURRENCY="2"
+    )
+    try:
+        event = make_event(capacity=2)
+        response = requests.post(
+            server("/api/v1/orders"),
+            json={"event_id": event["id"], "quantity": 2},
+            headers=buyer["headers"],
+            timeout=10,
+        )
+        assert response.status_code == 201
+        order_id = response.json()["id"]
+        deadline = time.monotonic() + 10
+        while (
+            requests.get(server(f"/api/v1/orders/{order_id}"), headers=buyer["headers"], timeout=10).json()[
+                "status"
+            ]
+            != "EXPIRED"
+        ):
+            assert time.monotonic() < deadline, "the hold did not expire under gunicorn"
+            time.sleep(0.2)
+        assert requests.get(server(f"/api/v1/events/{event['id']}"), timeout=10).json()["remaining"] == 2
+    finally:
+        server.stop()
+
+
+# ------------------------------------------------------------------ late payments
+
+
+def test_late_payment_is_honoured_when_capacity_remains(app, client, make_event, buy, sql):
+    event = make_event(capacity=5)
+    order = buy(event["id"], 2).json
+    make_due(sql, order["id"])
+    sweep(app)
+    assert remaining(sql, event["id"]) == 5
+
+    assert settle(client, order["id"], "PAID").status_code == 204
+    row = order_row(sql, order["id"])
+    assert row["status"] == "PAID" and row["late_payment_at"] is not None
+    assert ticket_statuses(sql, order["id"]) == {"VALID"}
+    assert remaining(sql, event["id"]) == 3
+    assert settle(client, order["id"], "PAID").status_code == 204  # provider retry
+    assert remaining(sql, event["id"]) == 3
+    assert sql.all(INVARIANT) == []
+
+
+def test_late_payment_without_capacity_is_recorded_and_409(app, client, make_event, buy, users, sql):
+    event = make_event(capacity=2)
+    order = buy(event["id"], 2).json
+    make_due(sql, order["id"])
+    sweep(app)
+    assert buy(event["id"], 2, user=users.create()).status_code == 201  # someone else took them
+
+    response = settle(client, order["id"], "PAID")
+    assert response.status_code == 409
+    assert response.json["type"] == "/problems/payment-after-expiry"
+    row = order_row(sql, order["id"])
+    assert row["status"] == "EXPIRED" and row["late_payment_at"] is not None
+    assert ticket_statuses(sql, order["id"]) == {"CANCELLED"}
+    assert remaining(sql, event["id"]) == 0
+    assert sql.all(INVARIANT) == []
+
+
+def test_rejected_after_expiry_changes_nothing(app, client, make_event, buy, sql):
+    event = make_event(capacity=5)
+    order = buy(event["id"], 2).json
+    make_due(sql, order["id"])
+    sweep(app)
+    assert settle(client, order["id"], "REJECTED").status_code == 204
+    assert order_row(sql, order["id"]) == {"status": "EXPIRED", "late_payment_at": None, "reason": None}
+    assert remaining(sql, event["id"]) == 5
+
+
+def test_expiry_sweep_racing_a_paid_webhook(app, make_app, make_event, users, sql):
+    """Whoever gets each order first, it ends PAID exactly once with consistent capacity."""
+    event = make_event(capacity=200, max_per_order=2)
+    buyer = users.create()
+    client = app.test_client()
+    ids = [
+        client.post(
+            "/api/v1/orders", json={"event_id": event["id"], "quantity": 2}, headers=buyer["headers"]
+        ).json["id"]
+        for _ in range(40)
+    ]
+    make_due(sql, *ids)
+    sweeper_app, webhook_app = make_app(), make_app()
+    barrier = threading.Barrier(2)
+    codes = []
+
+    def run_sweep():
+        barrier.wait()
+        sweep(sweeper_app)
+
+    def run_webhooks():
+        webhook_client = webhook_app.test_client()
+        barrier.wait()
+        for order_id in ids:
+            codes.append(settle(webhook_client, order_id, "PAID").status_code)
+
+    threads = [threading.Thread(target=run_sweep), threading.Thread(target=run_webhooks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert codes == [204] * len(ids)
+    rows = sql.all("SELECT status, late_payment_at FROM orders WHERE id = ANY(%s::uuid[])", (ids,))
+    assert {r["status"] for r in rows} == {"PAID"}
+    assert (
+        sql.value(
+            "SELECT count(*) FROM tickets WHERE order_id = ANY(%s::uuid[]) AND status = 'VALID'", (ids,)
+        )
+        == 80
+    )
+    assert remaining(sql, event["id"]) == 120
+    assert sql.all(INVARIANT) == []
+
+
+# ------------------------------------------------------------------ cancellation
+
+
+def test_owner_cancels_a_pending_order(client, make_event, buy, buyer, sql):
+    event = make_event(capacity=5)
+    order = buy(event["id"], 3).json
+    response = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=buyer["headers"])
+    assert response.status_code == 200
+    assert response.json["status"] == "CANCELLED"
+    assert {t["status"] for t in response.json["tickets"]} == {"CANCELLED"}
+    assert remaining(sql, event["id"]) == 5
+    again = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=buyer["headers"])
+    assert again.status_code == 409 and again.json["type"] == "/problems/invalid-transition"
+    assert remaining(sql, event["id"]) == 5
+    assert settle(client, order["id"], "REJECTED").status_code == 204
+    paid = settle(client, order["id"], "PAID")
+    assert paid.status_code == 409 and paid.json["type"] == "/problems/invalid-transition"
+    assert sql.all(INVARIANT) == []
+
+
+@pytest.mark.parametrize("final", ["PAID", "REJECTED", "EXPIRED"])
+def test_only_pending_orders_can_be_cancelled(app, client, make_event, buy, buyer, sql, final):
+    event = make_event(capacity=5)
+    order = buy(event["id"], 1).json
+    if final == "EXPIRED":
+        make_due(sql, order["id"])
+        sweep(app)
+    else:
+        settle(client, order["id"], final)
+    before = remaining(sql, event["id"])
+    response = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=buyer["headers"])
+    assert response.status_code == 409
+    assert response.json["type"] == "/problems/invalid-transition"
+    assert order_row(sql, order["id"])["status"] == final
+    assert remaining(sql, event["id"]) == before
+
+
+def test_cancelling_someone_elses_order_is_404(client, make_event, buy, users, admin, sql):
+    order = buy(make_event()["id"], 1).json
+    for stranger in (users.create(), admin):
+        response = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=stranger["headers"])
+        assert response.status_code == 404
+    assert client.post(f"/api/v1/orders/{uuid.uuid4()}/cancel", headers=admin["headers"]).status_code == 404
+    assert client.post(f"/api/v1/orders/{order['id']}/cancel").status_code == 401
+    assert order_row(sql, order["id"])["status"] == "PENDING"
+
+
+# ------------------------------------------------------------------ idempotent purchases
+
+
+def test_retry_with_a_key_replays_and_buys_nothing(make_event, buy, sql):
+    event = make_event(capacity=10)
+    first = buy(event["id"], 2, key="retry-1")
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    again = buy(event["id"], 2, key="retry-1")
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == first.json
+    assert again.headers["Location"] == first.headers["Location"]
+    assert sql.value("SELECT count(*) FROM orders") == 1
+    assert remaining(sql, event["id"]) == 8
+
+
+def test_same_key_different_body_is_422(make_event, buy, sql):
+    event = make_event(capacity=10)
+    assert buy(event["id"], 2, key="k").status_code == 201
+    response = buy(event["id"], 3, key="k")
+    assert response.status_code == 422
+    assert response.json["type"] == "/problems/idempotency-key-reused"
+    assert sql.value("SELECT count(*) FROM orders") == 1
+
+
+def test_keys_are_per_user(make_event, buy, users, sql):
+    event = make_event(capacity=10)
+    assert buy(event["id"], 1, key="shared").status_code == 201
+    other = buy(event["id"], 1, key="shared", user=users.create())
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other.headers
+    assert sql.value("SELECT count(*) FROM orders") == 2
+
+
+def test_errors_are_replayed_too(client, make_event, buy, users, sql):
+    event = make_event(capacity=2)
+    holder = buy(event["id"], 2, user=users.create()).json
+    sold_out = buy(event["id"], 1, key="late")
+    assert sold_out.status_code == 409
+    settle(client, holder["id"], "REJECTED")  # tickets are back on sale...
+    again = buy(event["id"], 1, key="late")
+    assert again.status_code == 409  # ...but the same request gets the same answer
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Content-Type"] == "application/problem+json"
+    assert again.json == sold_out.json
+    assert buy(event["id"], 1, key="fresh").status_code == 201
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 256, "tab\there", "é"])
+def test_malformed_keys_are_422(client, make_event, buyer, key):
+    event = make_event()
+    headers = {**buyer["headers"], "Idempotency-Key": key}
+    response = client.post("/api/v1/orders", json={"event_id": event["id"], "quantity": 1}, headers=headers)
+    assert response.status_code == 422
+    assert "Idempotency-Key" in response.json["errors"]
+
+
+def test_concurrent_retries_with_one_key_buy_once(live_server, make_event, buyer, sql):
+    event = make_event(capacity=50)
+    barrier = threading.Barrier(20)
+    results = []
+
+    def retry():
+        with requests.Session() as session:
+            barrier.wait()
+            response = session.post(
+                live_server("/api/v1/orders"),
+                json={"event_id": event["id"], "quantity": 2},
+                headers={**buyer["headers"], "Idempotency-Key": "one-click"},
+                timeout=30,
+            )
+            results.append(
+                (response.status_code, response.headers.get("Idempotent-Replayed"), response.json())
+            )
+
+    threads = [threading.Thread(target=retry) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [status for status, _, _ in results] == [201] * 20
+    assert sum(1 for _, replayed, _ in results if replayed is None) == 1
+    assert len({body["id"] for _, _, body in results}) == 1
+    assert sql.value("SELECT count(*) FROM orders") == 1
+    assert remaining(sql, event["id"]) == 48
+
+
+# ------------------------------------------------------------------ everything at once
+
+
+def test_random_mixed_workload_keeps_the_books_balanced(live_server, make_app, make_event, users, sql):
+    rng = random.Random(4242)
+    events = [make_event(capacity=rng.randint(5, 30), max_per_order=4)["id"] for _ in range(3)]
+    people = [users.create() for _ in range(8)]
+    sweeper = make_app()
+    stop = threading.Event()
+    failures = []
+
+    def sweep_continuously():
+        while not stop.is_set():
+            sweep(sweeper)
+            time.sleep(0.01)
+
+    def actor(seed):
+        r = random.Random(seed)
+        mine = []
+        with requests.Session() as s:
+            for _ in range(40):
+                person = r.choice(people)
+                action = r.random()
+                if action < 0.5 or not mine:
+                    headers = dict(person["headers"])
+                    if r.random() < 0.3:
+                        headers["Idempotency-Key"] = f"k{r.randint(0, 5)}"
+                    resp = s.post(
+                        live_server("/api/v1/orders"),
+                        headers=headers,
+                        json={"event_id": r.choice(events), "quantity": r.randint(1, 4)},
+                        timeout=30,
+                    )
+                    if resp.status_code == 201:
+                        mine.append((resp.json()["id"], person))
+                    elif resp.status_code not in (409, 422):
+                        failures.append(("buy", resp.status_code, resp.text))
+                    continue
+                order_id, owner = r.choice(mine)
+                if action < 0.65:
+                    resp = s.post(
+                        live_server(f"/api/v1/orders/{order_id}/cancel"), headers=owner["headers"], timeout=30
+                    )
+                    ok = {200, 409}
+                elif action < 0.9:
+                    resp = s.post(
+                        live_server(f"/api/v1/orders/{order_id}/status"),
+                        headers=WEBHOOK,
+                        json={"status": r.choice(["PAID", "REJECTED"])},
+                        timeout=30,
+                    )
+                    ok = {204, 409}
+                else:
+                    due_orders.append(order_id)  # the main thread makes it due; the sweeper expires it
+                    continue
+                if resp.status_code not in ok:
+                    failures.append((action, resp.status_code, resp.text))
+
+    due_orders = []
+    sweeper_thread = threading.Thread(target=sweep_continuously)
+    sweeper_thread.start()
+    actors = [threading.Thread(target=actor, args=(seed,)) for seed in range(6)]
+    for t in actors:
+        t.start()
+    while any(t.is_alive() for t in actors):
+        if due_orders:
+            batch, due_orders[:] = list(due_orders), []
+            make_due(sql, *batch)
+        time.sleep(0.02)
+    stop.set()
+    sweeper_thread.join(30)
+    assert failures == []
+    assert sql.value("SELECT count(*) FROM orders") > 20
+    statuses = {r["status"] for r in sql.all("SELECT DISTINCT status FROM orders")}
+    assert {"PENDING", "PAID", "CANCELLED"} <= statuses
+    assert sql.all(INVARIANT) == []

@@ -1,0 +1,53 @@
+"""Holds expire by themselves: a background sweep in every app process (gunicorn worker),
+and `flask --app wsgi expire-orders` for ops. Sweeps may run concurrently anywhere:
+the SQL skips rows another sweep or a webhook holds, and releases each hold once."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+
+from ticketing.orders import repository
+
+log = logging.getLogger("ticketing.expiry")
+BATCH_SIZE = 500
+PRUNE_EVERY_SECONDS = 300
+
+
+def expire_due_orders() -> int:
+    """Expire every due hold (in batches); needs an app context. Returns the count."""
+    total = 0
+    while True:
+        result = repository.expire_due(BATCH_SIZE)
+        total += result["orders"]
+        if result["orders"] < BATCH_SIZE:
+            return total
+
+
+def start_sweeper(app) -> threading.Thread | None:
+    settings = app.config["SETTINGS"]
+    interval = settings.expiry_sweep_seconds
+    if interval <= 0:
+        return None
+
+    def run():
+        last_prune = 0.0
+        while True:
+            # jitter, so the workers' sweeps spread out instead of colliding
+            time.sleep(interval * random.uniform(0.5, 1.0))
+            try:
+                with app.app_context():
+                    expired = expire_due_orders()
+                    if expired:
+                        log.info("expired %d orders", expired)
+                    if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+                        repository.prune_idempotency_keys(settings.idempotency_key_ttl_seconds)
+                        last_prune = time.monotonic()
+            except Exception:  # the database may be down; the next sweep tries again
+                log.warning("expiry sweep failed; retrying", exc_info=True)
+
+    thread = threading.Thread(target=run, name="expiry-sweeper", daemon=True)
+    thread.start()
+    return thread
