@@ -138,11 +138,16 @@ def test_background_sweeper_expires_holds_by_itself(make_app, make_event, buyer,
         "/api/v1/orders", json={"event_id": event["id"], "quantity": 4}, headers=buyer["headers"]
     )
     assert response.status_code == 201
-    start_sweeper(app)
-    deadline = time.monotonic() + 10
-    while order_row(sql, response.json["id"])["status"] == "PENDING":
-        assert time.monotonic() < deadline, "the hold did not expire by itself"
-        time.sleep(0.1)
+    stop = threading.Event()
+    sweeper = start_sweeper(app, stop)
+    try:
+        deadline = time.monotonic() + 10
+        while order_row(sql, response.json["id"])["status"] == "PENDING":
+            assert time.monotonic() < deadline, "the hold did not expire by itself"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        sweeper.join(10)
     assert order_row(sql, response.json["id"])["status"] == "EXPIRED"
     assert remaining(sql, event["id"]) == 4
 

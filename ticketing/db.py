@@ -16,7 +16,7 @@ import psycopg2.extensions
 import psycopg2.pool
 from flask import current_app
 
-from ticketing.errors import ServiceUnavailable
+from ticketing.errors import ServiceUnavailable, ValidationFailed
 from ticketing.sql import Query
 
 # Errors that mean "the database is unreachable or too slow right now", not "a bug".
@@ -36,7 +36,12 @@ class Tx:
 
     def _run(self, query: Query, params: dict):
         cur = self.conn.cursor()
-        cur.execute(query.text, params)
+        try:
+            cur.execute(query.text, params)
+        except ValueError as exc:  # psycopg2 refuses NUL characters in text parameters
+            if "NUL" not in str(exc):
+                raise
+            raise ValidationFailed({"_request": ["Text must not contain NUL (0x00) characters."]}) from None
         return cur
 
     def one(self, query: Query, **params) -> dict | None:

@@ -72,7 +72,13 @@ def resolve_url(test: bool = False) -> str:
             url = os.environ["DATABASE_URL"]
             return with_database(url, database_name(url) + "_test")
         return embedded_url(TEST_DB)
-    return os.environ.get("DATABASE_URL") or embedded_url(DEV_DB)
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    if os.environ.get("APP_ENV") == "production":
+        raise SystemExit(
+            "APP_ENV=production needs DATABASE_URL: the embedded database is for development only"
+        )
+    return embedded_url(DEV_DB)
 
 
 def dbmate_url(url: str) -> str:

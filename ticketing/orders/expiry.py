@@ -26,17 +26,18 @@ def expire_due_orders() -> int:
             return total
 
 
-def start_sweeper(app) -> threading.Thread | None:
+def start_sweeper(app, stop: threading.Event | None = None) -> threading.Thread | None:
+    """Sweep every EXPIRY_SWEEP_MS in a daemon thread until `stop` is set (if given)."""
     settings = app.config["SETTINGS"]
+    stop = stop or threading.Event()
     interval = settings.expiry_sweep_seconds
     if interval <= 0:
         return None
 
     def run():
         last_prune = 0.0
-        while True:
-            # jitter, so the workers' sweeps spread out instead of colliding
-            time.sleep(interval * random.uniform(0.5, 1.0))
+        # jitter, so the workers' sweeps spread out instead of colliding
+        while not stop.wait(interval * random.uniform(0.5, 1.0)):
             try:
                 with app.app_context():
                     expired = expire_due_orders()
