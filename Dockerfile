@@ -40,6 +40,9 @@ COPY db/ db/
 # Byte-compile while still root: the code stays root-owned and read-only for `app`,
 # which can write only to /home/app and /tmp.
 RUN python -m compileall -q wsgi.py gunicorn.conf.py ticketing
+# Uploaded event images (IMAGE_DIR, docs/images.md): the one folder `app` may write to
+# besides its home and /tmp. Mount a volume here, or use S3 (S3_BUCKET) instead.
+RUN mkdir -p /app/media && chown 10001:10001 /app/media
 
 USER 10001:10001
 EXPOSE 8080

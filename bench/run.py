@@ -514,6 +514,7 @@ def main(argv=None) -> int:
         "user_id": str(user_ids[0]),
         "quantity": 1,
         "hold_seconds": settings["hold_seconds"],
+        "token_version": 0,  # the bench users' password never changes
         "idempotency_key": None,
         "request_hash": None,
     }

@@ -33,8 +33,10 @@ CREATE TABLE public.events (
     created_by uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
+    image_key text,
     CONSTRAINT events_capacity_check CHECK (((capacity >= 1) AND (capacity <= 1000000))),
     CONSTRAINT events_description_check CHECK ((char_length(description) <= 5000)),
+    CONSTRAINT events_image_key_check CHECK ((image_key ~ '^[0-9a-f]{32}\.(png|jpg|webp)$'::text)),
     CONSTRAINT events_image_url_check CHECK ((char_length(image_url) <= 2048)),
     CONSTRAINT events_location_check CHECK (((char_length(location) >= 1) AND (char_length(location) <= 200))),
     CONSTRAINT events_max_per_order_check CHECK (((max_per_order >= 1) AND (max_per_order <= 100))),
@@ -127,6 +129,8 @@ CREATE TABLE public.users (
     password_hash text NOT NULL,
     role text DEFAULT 'user'::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    token_version integer DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT users_email_check CHECK (((email = btrim(email)) AND ((char_length(email) >= 3) AND (char_length(email) <= 254)))),
     CONSTRAINT users_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 100))),
     CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['user'::text, 'admin'::text])))
@@ -246,6 +250,13 @@ CREATE INDEX tickets_order_idx ON public.tickets USING btree (order_id);
 
 
 --
+-- Name: users_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_created_idx ON public.users USING btree (created_at, id);
+
+
+--
 -- Name: users_email_lower_key; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -312,4 +323,6 @@ ALTER TABLE ONLY public.tickets
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000001'),
     ('20261125000002'),
-    ('20261125000003');
+    ('20261125000003'),
+    ('20261125000004'),
+    ('20261125000006');

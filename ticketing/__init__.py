@@ -64,15 +64,23 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from ticketing.events.routes import blp as events_blp
     from ticketing.health import blp as health_blp
+    from ticketing.images import storage as image_storage
+    from ticketing.images.routes import blp as images_blp
     from ticketing.orders.routes import blp as orders_blp
+    from ticketing.tickets.routes import blp as tickets_blp
+    from ticketing.users.admin_routes import blp as admin_users_blp
     from ticketing.users.routes import blp as users_blp
     from ticketing.webhooks.routes import blp as webhooks_blp
 
     api.register_blueprint(health_blp)
     api.register_blueprint(users_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(admin_users_blp, url_prefix=API_PREFIX)
     api.register_blueprint(events_blp, url_prefix=API_PREFIX)
     api.register_blueprint(orders_blp, url_prefix=API_PREFIX)
     api.register_blueprint(webhooks_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(tickets_blp, url_prefix=API_PREFIX)
+    app.extensions["ticketing.images"] = image_storage.from_settings(settings)
+    api.register_blueprint(images_blp, url_prefix=API_PREFIX)
 
     app.register_error_handler(errors.ApiError, errors.handle_api_error)
     app.register_error_handler(Exception, errors.handle_unexpected)

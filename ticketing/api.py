@@ -196,10 +196,17 @@ class Blueprint(_Blueprint):
 
         return decorator
 
-    def auth(self, role: str | None = None):
-        """Require a valid bearer token (and a role); documents 401/403 on the route."""
+    def auth(self, role: str | None = None, revocation_in_sql: bool = False):
+        """Require a valid, unrevoked bearer token (and a role); documents 401/403 on the route.
+
+        Revocation (and the role) are checked against the database before the view, with
+        one small query. `revocation_in_sql=True` skips that query: the view's own SQL
+        statement must check the token version instead (the purchase, a hot path, does).
+        """
+        if role and revocation_in_sql:
+            raise ValueError("a role check needs the role from the database; keep the lookup")
         kinds = ["unauthorized"] + (["forbidden"] if role else [])
-        return self.guard(lambda: security.authenticate(role), kinds, {"bearerAuth": []})
+        return self.guard(lambda: security.authenticate(role, revocation_in_sql), kinds, {"bearerAuth": []})
 
 
 # ---------------------------------------------------------------- pagination

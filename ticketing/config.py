@@ -7,9 +7,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEV_DATA_DIR = REPO_ROOT / ".devdata"
+PRODUCTION_IMAGE_DIR = Path("/app/media")  # the Docker image creates it, owned by the app user
 
 
 class ConfigError(Exception):
@@ -38,10 +40,24 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     retry_after_seconds: int = 2
     dev_data_dir: Path = DEFAULT_DEV_DATA_DIR
+    # Event images (docs/images.md): a local folder, or S3-compatible storage if s3_bucket.
+    image_max_bytes: int = 5 * 1024 * 1024
+    image_dir: Path | None = None  # None: <dev_data_dir>/images, or /app/media in production
+    public_base_url: str | None = None  # prefix of local image URLs; None: the request's host
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # None: AWS itself
+    s3_region: str | None = None
+    s3_public_base_url: str | None = None  # None: <endpoint>/<bucket>, or the AWS bucket URL
 
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def image_folder(self) -> Path:
+        if self.image_dir is not None:
+            return self.image_dir
+        return PRODUCTION_IMAGE_DIR if self.production else self.dev_data_dir / "images"
 
 
 def _int(env, name, default, low, high):
@@ -55,6 +71,17 @@ def _int(env, name, default, low, high):
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _http_url(env, name) -> str | None:
+    """An optional http(s) URL prefix, without its trailing slash."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be an http(s) URL with no query, got {raw!r}")
+    return raw.rstrip("/")
 
 
 def _dev_secrets(data_dir: Path) -> dict:
@@ -140,4 +167,11 @@ def load_settings(env=None) -> Settings:
         ),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 10 * 1024 * 1024),
         dev_data_dir=data_dir,
+        image_max_bytes=_int(env, "IMAGE_MAX_BYTES", 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+        image_dir=Path(env["IMAGE_DIR"]) if env.get("IMAGE_DIR") else None,
+        public_base_url=_http_url(env, "PUBLIC_BASE_URL"),
+        s3_bucket=env.get("S3_BUCKET") or None,
+        s3_endpoint_url=_http_url(env, "S3_ENDPOINT_URL"),
+        s3_region=env.get("S3_REGION") or None,
+        s3_public_base_url=_http_url(env, "S3_PUBLIC_BASE_URL"),
     )

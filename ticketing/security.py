@@ -1,16 +1,24 @@
-"""Passwords (bcrypt), access tokens (HS256 JWT) and the role check."""
+"""Passwords (bcrypt), access tokens (HS256 JWT), revocation and the role check.
+
+A token carries the account's `token_version` at issue time in its `ver` claim; a
+password change bumps the version, revoking every older token. `authenticate()` checks
+the token against the database on every request (one small query, which also gives the
+account's current role). The purchase route alone skips that query and lets
+sql/orders/purchase.sql check the version in the same statement that sells.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import bcrypt
 import jwt
 from flask import current_app, g, request
 
 from ticketing.errors import Forbidden, Unauthorized
+from ticketing.users import repository as users_repository
 
 ALGORITHM = "HS256"
 ROLES = ("user", "admin")
@@ -20,6 +28,7 @@ ROLES = ("user", "admin")
 class Principal:
     id: str
     role: str
+    token_version: int
 
     @property
     def is_admin(self) -> bool:
@@ -50,9 +59,10 @@ def check_password(password: str, password_hash: str | None, rounds: int) -> boo
     return ok and len(password.encode()) <= 72
 
 
-def issue_token(user_id, role: str, secret: str, ttl: int, now: int | None = None) -> str:
+def issue_token(user_id, role: str, secret: str, ttl: int, now: int | None = None, version: int = 0) -> str:
+    """`version` is the account's token_version now: a later password change revokes the token."""
     now = int(time.time()) if now is None else now
-    claims = {"sub": str(user_id), "role": role, "iat": now, "exp": now + ttl}
+    claims = {"sub": str(user_id), "role": role, "ver": version, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -62,7 +72,7 @@ def decode_token(token: str, secret: str) -> Principal:
             token,
             secret,
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "role", "iat", "exp"]},
+            options={"require": ["sub", "role", "ver", "iat", "exp"]},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The access token has expired") from None
@@ -73,9 +83,10 @@ def decode_token(token: str, secret: str) -> Principal:
         user_id = str(uuid.UUID(claims["sub"]))
     except (ValueError, TypeError, AttributeError):
         raise Unauthorized("The access token is invalid") from None
-    if role not in ROLES:
+    version = claims.get("ver")
+    if role not in ROLES or type(version) is not int or version < 0:
         raise Unauthorized("The access token is invalid")
-    return Principal(user_id, role)
+    return Principal(user_id, role, version)
 
 
 def bearer_token() -> str | None:
@@ -86,12 +97,36 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def authenticate(role: str | None = None) -> Principal:
+def check_not_revoked(principal: Principal, current_version: int | None) -> None:
+    """401 unless the account still exists (`current_version` is not None) and the token
+    was issued at its current token_version. The one place this rule is decided."""
+    if current_version is None:
+        raise Unauthorized("The access token was revoked: its account no longer exists")
+    if current_version != principal.token_version:
+        raise Unauthorized("The access token was revoked by a password change; log in again")
+
+
+def current_state(principal: Principal) -> Principal:
+    """The principal as the database sees it now: 401 if its token is revoked; the role
+    is the account's current one, not the token's."""
+    state = users_repository.auth_state(principal.id)
+    check_not_revoked(principal, state and state["token_version"])
+    return replace(principal, role=state["role"])
+
+
+def authenticate(role: str | None = None, revocation_in_sql: bool = False) -> Principal:
+    """The caller, from a valid, unrevoked bearer token; 403 without the required role.
+
+    `revocation_in_sql=True` skips the database lookup: the route's own statement must
+    check the token version instead (only the purchase does), and the role is the token's.
+    """
     token = bearer_token()
     if token is None:
         raise Unauthorized("Send an access token: Authorization: Bearer <token>")
     principal = decode_token(token, current_app.config["SETTINGS"].jwt_secret)
-    g.principal = principal  # set before the role check, so a 403 is logged with its user_id
+    g.principal = principal  # set early, so a 401 or 403 is logged with its user_id
+    if not revocation_in_sql:
+        principal = g.principal = current_state(principal)
     if role == "admin" and not principal.is_admin:
         raise Forbidden("This action needs the admin role")
     return principal

@@ -1,13 +1,14 @@
--- A page of events, soonest first (ties by id); past ones only when asked.
+-- A page of events, soonest first (ties by id); past ones, and (for admins) deleted ones,
+-- only when asked.
 -- Always returns at least one row, so the total is known even past the last page.
 WITH matching AS (
     SELECT *
     FROM events
-    WHERE deleted_at IS NULL
+    WHERE (deleted_at IS NULL OR :'include_deleted'::boolean)
       AND (:'include_past'::boolean OR date > now())
 ), page AS (
     SELECT id, name, location, organization, rating, date, capacity, remaining, price,
-           image_url, description, max_per_order, created_by, created_at
+           image_url, description, max_per_order, created_by, created_at, deleted_at
     FROM matching
     ORDER BY date, id
     LIMIT :'limit'::int OFFSET :'offset'::int

@@ -3,6 +3,8 @@
 -- the order, its tickets and, when given, its Idempotency-Key. All or nothing; returns
 -- no row when nothing was sold. A key that is already claimed makes the whole statement
 -- fail (unique violation), so a retry can never buy twice.
+-- The buyer's token must still be valid (its account exists, at :token_version): this
+-- is the revocation check other routes run before the view, folded in to save a round trip.
 -- Under READ COMMITTED a buyer that waited for the event row re-checks the WHERE against
 -- the newest version (EvalPlanQual), so concurrent buyers can never oversell.
 WITH sold AS (
@@ -13,6 +15,7 @@ WITH sold AS (
        AND max_per_order >= :'quantity'::int
        AND date > now()
        AND deleted_at IS NULL
+       AND EXISTS (SELECT 1 FROM users WHERE id = :'user_id'::uuid AND token_version = :'token_version'::int)
     RETURNING id, name, date, price
 ), new_order AS (
     INSERT INTO orders (user_id, event_id, quantity, unit_price, total_amount, expires_at)

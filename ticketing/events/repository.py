@@ -4,6 +4,9 @@ CREATE = sql.load("events/create")
 GET = sql.load("events/get")
 LIST = sql.load("events/list")
 LIST_BY_CREATOR = sql.load("events/list_by_creator")
+UPDATE = sql.load("events/update")
+DELETE = sql.load("events/delete")
+RESTORE = sql.load("events/restore")
 
 
 def create(created_by, **fields) -> dict:
@@ -14,9 +17,33 @@ def get(event_id) -> dict | None:
     return db.current().one(GET, id=str(event_id))
 
 
-def list_page(include_past: bool, limit: int, offset: int) -> list[dict]:
-    return db.current().all(LIST, include_past=include_past, limit=limit, offset=offset)
+def list_page(include_past: bool, include_deleted: bool, limit: int, offset: int) -> list[dict]:
+    return db.current().all(
+        LIST, include_past=include_past, include_deleted=include_deleted, limit=limit, offset=offset
+    )
 
 
 def list_by_creator(created_by, limit: int, offset: int) -> list[dict]:
     return db.current().all(LIST_BY_CREATOR, created_by=str(created_by), limit=limit, offset=offset)
+
+
+EDITABLE = ("name", "location", "organization", "rating", "date", "capacity", "price", "max_per_order")
+NULLABLE = ("image_url", "description")
+
+
+def update(event_id, changes: dict) -> dict | None:
+    """Apply the given fields; None if the event is unknown, deleted, or the new capacity
+    is below the tickets already sold."""
+    params = {field: changes.get(field) for field in EDITABLE + NULLABLE}
+    params.update({f"{field}_given": field in changes for field in NULLABLE})
+    return db.current().one(UPDATE, id=str(event_id), **params)
+
+
+def delete(event_id) -> bool:
+    """Soft-delete; False if the event is unknown or already deleted."""
+    return db.current().one(DELETE, id=str(event_id)) is not None
+
+
+def restore(event_id) -> dict | None:
+    """Undelete; None if the event is unknown or not deleted."""
+    return db.current().one(RESTORE, id=str(event_id))

@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, post_dump, validate, validates, validates_schema
 
 from ticketing.api import Money, Schema, Trimmed, UtcDateTime
 
@@ -59,6 +59,28 @@ class EventIn(Schema):
     def _in_future(self, value, **kwargs):
         if value <= datetime.now(timezone.utc):
             raise ValidationError("Must be in the future.")
+        try:
+            value.astimezone(timezone.utc)
+        except OverflowError:  # stored fine, but no longer readable as a datetime
+            raise ValidationError("Must be before the year 10000 (UTC).") from None
+
+    @validates("name", "location", "organization", "rating", "image_url", "description")
+    def _no_nul(self, value, **kwargs):
+        if value is not None and "\x00" in value:  # PostgreSQL text cannot hold it
+            raise ValidationError("Must not contain NUL characters.")
+
+
+class EventPatch(EventIn):
+    """Any field given at creation, at least one, validated exactly as at creation."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Send at least one field to change.")
 
 
 class EventOut(Schema):
@@ -76,9 +98,22 @@ class EventOut(Schema):
     max_per_order = fields.Integer(required=True)
     created_by = fields.UUID(required=True)
     created_at = UtcDateTime(required=True)
+    deleted_at = UtcDateTime(
+        metadata={"description": "Only on deleted events, which only admins see (`include_deleted=true`)"}
+    )
+
+    @post_dump
+    def _deleted_only(self, data, **kwargs):
+        if data.get("deleted_at", False) is None:
+            del data["deleted_at"]
+        return data
 
 
 class EventListArgs(Schema):
     include_past = fields.Boolean(
         load_default=False, metadata={"description": "Also list events that have started"}
+    )
+    include_deleted = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Also list deleted events (admins only: anyone else gets 401/403)"},
     )

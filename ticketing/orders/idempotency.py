@@ -13,6 +13,7 @@ import orjson
 from flask import Response, url_for
 from psycopg2.errors import UniqueViolation
 
+from ticketing import security
 from ticketing.errors import PROBLEM_CONTENT_TYPE, ApiError
 from ticketing.orders import repository, service
 from ticketing.orders.schemas import OrderOut
@@ -57,6 +58,9 @@ def _replay(principal: Principal, key: str, digest: str) -> Response:
 def purchase(principal: Principal, event_id, quantity: int, key: str) -> Response:
     digest = request_hash(event_id, quantity)
     if repository.find_idempotency_key(principal.id, key) is not None:
+        # No purchase statement will check the token here, so look it up: a revoked token
+        # must not read the stored answer.
+        security.current_state(principal)
         return _replay(principal, key, digest)
     try:
         order = service.purchase(principal, event_id, quantity, key, digest)

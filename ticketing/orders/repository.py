@@ -15,8 +15,17 @@ STORE_IDEMPOTENT_RESPONSE = sql.load("orders/store_idempotent_response")
 PRUNE_IDEMPOTENCY_KEYS = sql.load("orders/prune_idempotency_keys")
 
 
-def purchase(user_id, event_id, quantity: int, hold_seconds: int, idempotency_key=None, request_hash=None):
-    """The new PENDING order with its tickets, or None when nothing could be sold.
+def purchase(
+    user_id,
+    token_version: int,
+    event_id,
+    quantity: int,
+    hold_seconds: int,
+    idempotency_key=None,
+    request_hash=None,
+):
+    """The new PENDING order with its tickets, or None when nothing could be sold (also
+    when the account is gone or no longer at `token_version`: the token is revoked).
 
     With an idempotency key, the key is claimed by the same statement; a key that is
     already claimed raises psycopg2.errors.UniqueViolation and nothing is sold.
@@ -24,6 +33,7 @@ def purchase(user_id, event_id, quantity: int, hold_seconds: int, idempotency_ke
     return db.current().one(
         PURCHASE,
         user_id=str(user_id),
+        token_version=token_version,
         event_id=str(event_id),
         quantity=quantity,
         hold_seconds=hold_seconds,
@@ -32,8 +42,10 @@ def purchase(user_id, event_id, quantity: int, hold_seconds: int, idempotency_ke
     )
 
 
-def why_not_sold(event_id) -> dict | None:
-    return db.current().one(WHY_NOT_SOLD, event_id=str(event_id))
+def why_not_sold(event_id, user_id) -> dict:
+    """The buyer's token_version (None: no such account) and the event's remaining,
+    max_per_order and closed (all None: no such event)."""
+    return db.current().one(WHY_NOT_SOLD, event_id=str(event_id), user_id=str(user_id))
 
 
 def get(order_id) -> dict | None:

@@ -21,7 +21,7 @@ REPLAYED = {
 
 @blp.route("/orders")
 class Orders(MethodView):
-    @blp.auth()
+    @blp.auth(revocation_in_sql=True)  # the hot path: purchase.sql checks the token version
     @blp.arguments(PurchaseHeaders, location="headers")
     @blp.arguments(PurchaseIn, example={"event_id": "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f", "quantity": 2})
     @blp.response(201, OrderOut, headers={**LOCATION, **REPLAYED})

@@ -5,6 +5,7 @@ invisible. See docs/orders.md for the diagram."""
 from flask import current_app
 from psycopg2.errors import ForeignKeyViolation
 
+from ticketing import security
 from ticketing.errors import ApiError, NotFound, Unauthorized, ValidationFailed
 from ticketing.orders import repository
 from ticketing.security import Principal
@@ -17,14 +18,23 @@ def purchase(principal: Principal, event_id, quantity: int, idempotency_key=None
     for _ in range(2):
         try:
             order = repository.purchase(
-                principal.id, event_id, quantity, hold_seconds, idempotency_key, request_hash
+                principal.id,
+                principal.token_version,
+                event_id,
+                quantity,
+                hold_seconds,
+                idempotency_key,
+                request_hash,
             )
         except ForeignKeyViolation:  # a valid token whose account no longer exists
             raise Unauthorized("This account no longer exists") from None
         if order is not None:
             return order
-        event = repository.why_not_sold(event_id)
-        if event is None:
+        event = repository.why_not_sold(event_id, principal.id)
+        # The route skipped the token lookup (the purchase statement checked it): first
+        # find out whether the token was the reason nothing was sold.
+        security.check_not_revoked(principal, event["token_version"])
+        if event["remaining"] is None:
             raise NotFound("No event with this id")
         if quantity > event["max_per_order"]:
             raise ValidationFailed(

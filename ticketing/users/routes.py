@@ -1,4 +1,4 @@
-"""Accounts: sign up, log in, who am I."""
+"""Accounts: sign up, log in, who am I, edit my account."""
 
 from flask import current_app
 from flask.views import MethodView
@@ -6,8 +6,8 @@ from flask.views import MethodView
 from ticketing import security
 from ticketing.api import Blueprint
 from ticketing.errors import ApiError, Unauthorized
-from ticketing.users import repository
-from ticketing.users.schemas import LoginIn, SignupIn, TokenOut, UserOut
+from ticketing.users import repository, service
+from ticketing.users.schemas import LoginIn, MeUpdateIn, SignupIn, TokenOut, UserOut
 
 blp = Blueprint("users", __name__, description="Accounts and access tokens")
 
@@ -48,7 +48,13 @@ class Login(MethodView):
         )
         if not ok:
             raise Unauthorized("Email or password is wrong", kind="invalid-credentials")
-        token = security.issue_token(user["id"], user["role"], settings.jwt_secret, settings.jwt_ttl_seconds)
+        token = security.issue_token(
+            user["id"],
+            user["role"],
+            settings.jwt_secret,
+            settings.jwt_ttl_seconds,
+            version=user["token_version"],
+        )
         return {"token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl_seconds}
 
 
@@ -62,3 +68,28 @@ class Me(MethodView):
         if user is None:  # the token outlived its account
             raise Unauthorized("This account no longer exists")
         return user
+
+    @blp.auth()
+    @blp.arguments(
+        MeUpdateIn,
+        example={"password": "a new passphrase", "current_password": "correct horse battery"},
+    )
+    @blp.response(200, UserOut)
+    @blp.problems(
+        "malformed-request",
+        "unsupported-media-type",
+        "current-password-required",
+        "wrong-current-password",
+        "email-taken",
+        "payload-too-large",
+    )
+    def patch(self, body):
+        """Edit your own account: any of `name`, `email`, `password`
+
+        Changing `email` or `password` needs `current_password`: 403
+        `current-password-required` without it, 403 `wrong-current-password` when it is
+        wrong. A new password revokes every token issued before it, including the one
+        used for this request: log in again with the new password. The role cannot be set
+        here (422, like any unknown field); an empty body is 422 too.
+        """
+        return service.update_me(security.current_principal(), body)

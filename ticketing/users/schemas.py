@@ -1,6 +1,7 @@
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ticketing.api import Schema, Trimmed, UtcDateTime
+from ticketing.security import ROLES
 
 
 def password_bytes(value: str) -> None:
@@ -9,19 +10,31 @@ def password_bytes(value: str) -> None:
         raise ValidationError("Must be 8 to 72 bytes of UTF-8.")
 
 
-class SignupIn(Schema):
-    name = Trimmed(required=True, validate=validate.Length(1, 100), metadata={"example": "Ana Souza"})
-    email = Trimmed(
-        required=True,
+def name_field(**kwargs):
+    return Trimmed(validate=validate.Length(1, 100), metadata={"example": "Ana Souza"}, **kwargs)
+
+
+def email_field(**kwargs):
+    return Trimmed(
         validate=[validate.Length(3, 254), validate.Email()],
         metadata={"format": "email", "example": "ana@example.com"},
+        **kwargs,
     )
-    password = fields.String(
-        required=True,
+
+
+def password_field(**kwargs):
+    return fields.String(
         validate=password_bytes,
         load_only=True,
         metadata={"format": "password", "example": "correct horse battery", "minLength": 8, "maxLength": 72},
+        **kwargs,
     )
+
+
+class SignupIn(Schema):
+    name = name_field(required=True)
+    email = email_field(required=True)
+    password = password_field(required=True)
 
 
 class LoginIn(Schema):
@@ -46,3 +59,45 @@ class TokenOut(Schema):
     token = fields.String(required=True, metadata={"example": "eyJhbGciOiJIUzI1NiJ9..."})
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds", "example": 3600})
+
+
+class _AtLeastOneChange(Schema):
+    CHANGES: tuple[str, ...] = ()
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if not any(field in data for field in self.CHANGES):
+            raise ValidationError(f"Nothing to change: send at least one of {', '.join(self.CHANGES)}.")
+
+
+class MeUpdateIn(_AtLeastOneChange):
+    CHANGES = ("name", "email", "password")
+
+    name = name_field()
+    email = email_field()
+    password = password_field()
+    current_password = fields.String(
+        validate=validate.Length(1, 1024),
+        load_only=True,
+        metadata={"format": "password", "description": "Required to change `email` or `password`"},
+    )
+
+
+class AdminUserUpdateIn(_AtLeastOneChange):
+    CHANGES = ("name", "email", "role")
+
+    name = name_field()
+    email = email_field()
+    role = fields.String(validate=validate.OneOf(ROLES), metadata={"example": "admin"})
+
+
+class UserListArgs(Schema):
+    role = fields.String(
+        validate=validate.OneOf(ROLES), metadata={"description": "Only accounts with this role"}
+    )
+    email = Trimmed(
+        validate=validate.Length(1, 254),
+        metadata={
+            "description": "Only emails containing this text (case-insensitive; `%` and `_` are literal)"
+        },
+    )

@@ -1,0 +1,16 @@
+-- Point an event at its newly uploaded image and say which stored object that replaces
+-- (old_image_key, null if none), so the caller can delete it once this has committed.
+-- The subquery locks the row: of two uploads racing for one event, the later one reads
+-- the earlier one's key as its old key, so no object is left behind.
+-- No row: unknown or deleted event.
+UPDATE events AS e
+   SET image_url = :'image_url',
+       image_key = :'image_key'
+  FROM (SELECT id, image_key
+          FROM events
+         WHERE id = :'id'::uuid AND deleted_at IS NULL
+           FOR UPDATE) AS old
+ WHERE e.id = old.id
+RETURNING old.image_key AS old_image_key,
+          e.id, e.name, e.location, e.organization, e.rating, e.date, e.capacity, e.remaining,
+          e.price, e.image_url, e.description, e.max_per_order, e.created_by, e.created_at;

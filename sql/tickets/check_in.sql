@@ -1,0 +1,13 @@
+-- Check a ticket in at the door, in ONE statement: only a VALID ticket of a PAID order
+-- becomes USED, stamped with the time. Scanners racing on the same ticket queue on its
+-- row lock; each later one re-checks `status = 'VALID'` against the newest row
+-- (EvalPlanQual) and gets no row, so exactly one check-in wins and the first time stays.
+-- No row: unknown ticket, already USED, CANCELLED, or its order is not PAID.
+UPDATE tickets
+   SET status = 'USED', checked_in_at = now()
+  FROM orders
+ WHERE tickets.id = :'id'::uuid
+   AND orders.id = tickets.order_id
+   AND tickets.status = 'VALID'
+   AND orders.status = 'PAID'
+RETURNING tickets.id, tickets.order_id, tickets.event_id, tickets.status, tickets.checked_in_at;
