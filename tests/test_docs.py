@@ -1,0 +1,26 @@
+"""The documentation keeps up with the code."""
+
+from pathlib import Path
+
+from ticketing.errors import PROBLEMS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_problem_type_is_in_the_catalogue():
+    catalogue = (ROOT / "docs" / "errors.md").read_text()
+    for kind, (status, _) in PROBLEMS.items():
+        assert f"| `/problems/{kind}` | {status} |" in catalogue, kind
+
+
+def test_every_setting_is_in_the_readme():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    config = (ROOT / "ticketing" / "config.py").read_text()
+    names = set(re.findall(r'env(?:\.get)?\(\s*"([A-Z][A-Z0-9_]+)"', config))
+    names |= set(re.findall(r'_(?:int|http_url)\(\s*env,\s*"([A-Z][A-Z0-9_]+)"', config))
+    names |= set(re.findall(r'env\["([A-Z][A-Z0-9_]+)"\]', config))
+    names |= {"ADMIN_EMAIL", "ADMIN_PASSWORD", "ADMIN_NAME", "PORT", "HOST", "WEB_CONCURRENCY"}
+    missing = sorted(n for n in names if f"`{n}`" not in readme)
+    assert missing == []
