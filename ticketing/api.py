@@ -159,6 +159,10 @@ def problem_example(kind: str, detail: str | None = None, **extra) -> dict:
 class Blueprint(_Blueprint):
     ARGUMENTS_PARSER = JsonBodyParser()
 
+    def arguments(self, schema, **kwargs):
+        # webargs builds a new instance of a schema *class* on every request: build it once.
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+
     def problems(self, *kinds: str):
         """Document the problem types a route can answer, grouped by status."""
         by_status: dict[int, list[str]] = {}
