@@ -397,7 +397,7 @@ def pgbench_line(run: dict, clients: int) -> str:
 
 
 def print_summary(r: dict) -> None:
-    m, s, api, checks = r["machine"], r["settings"], r["api"], r["oversell_check"]
+    m, s, api, checks = r["machine"], r["settings"], r["api"], r["api"]["oversell_check"]
     a, b = r["pgbench_purchase_sql"], r["pgbench_textbook"]
     lines = [
         "",
@@ -422,6 +422,14 @@ def print_summary(r: dict) -> None:
         f" invariant violations {checks['invariant_violations']}, server 201s = new orders:"
         f" {checks['server_201_equals_new_orders']}, wrk 201s <= new orders <= wrk 201s + connections:"
         f" {checks['wrk_201_within_new_orders']}",
+        *[
+            f"{label:<22} {run['purchases_per_s']:.0f} purchases/s"
+            f" ({run['purchases_per_s'] / api['purchases_per_s']:.2f} x api),"
+            f" p50 {run.get('p50_ms')} ms, p99 {run.get('p99_ms')} ms,"
+            f" oversell {'PASS' if run['oversell_check']['pass'] else 'FAIL'}"
+            for label, run in r["api_runs"].items()
+            if label != "api"
+        ],
         f"pgbench (a)  sql/orders/purchase.sql: {pgbench_line(a, s['db_concurrency'])}",
         f"pgbench (b)  bench/textbook.sql:      {pgbench_line(b, s['db_concurrency'])}",
         f"ratios       API/(a) = {r['ratios']['api_over_purchase_sql']},"
@@ -435,6 +443,57 @@ def print_summary(r: dict) -> None:
 # --- main --------------------------------------------------------------------------------
 
 
+def measure(env, conn, tokens, admin_id, opts, runs) -> dict:
+    """Start gunicorn with `env`, then for each (label, extra_headers) warm up and measure
+    POST /api/v1/orders on a fresh hot event, with the oversell check of that event."""
+    log_path = OUT_DIR / "gunicorn.log"  # the app's JSON request log (stdout)
+    err_path = OUT_DIR / "gunicorn.err"
+    log_path.write_bytes(b"")
+    err_path.write_bytes(b"")
+    base_url = f"http://127.0.0.1:{env['PORT']}"
+    proc = start_api(env, log_path, err_path, base_url)
+    results = {}
+    try:
+        print(f"API up on {base_url} (request log {log_path.relative_to(REPO_ROOT)})", flush=True)
+        for label, headers in runs:
+            event = create_hot_event(conn, admin_id, f"Bench hot event ({label})")
+            run_wrk(
+                f"{label}-warmup",
+                base_url,
+                tokens,
+                event,
+                opts.warmup,
+                opts.connections,
+                opts.threads,
+                headers,
+            )
+            before = wait_drained(conn, event)
+            log_offset = log_path.stat().st_size
+            api = run_wrk(
+                label, base_url, tokens, event, opts.duration, opts.connections, opts.threads, headers
+            )
+            after = wait_drained(conn, event)
+            server = server_statuses(log_path, log_offset)
+            wrk_statuses = api.pop("statuses")
+            others = {k: v for k, v in wrk_statuses.items() if k not in ("201", "409")}
+            api.update(
+                new_orders=after - before,
+                purchases_per_s=(after - before) / opts.duration,
+                status_201=int(wrk_statuses.get("201", 0)),
+                status_409=int(wrk_statuses.get("409", 0)),
+                status_other=sum(map(int, others.values())),
+                other_statuses=others,
+                server_statuses=server,
+            )
+            api["oversell_check"] = oversell_check(
+                conn, event, api["status_201"], server.get("201", 0), after - before, opts.connections
+            )
+            results[label] = api
+    finally:
+        stop_api(proc)
+    return results
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=20, help="seconds per measured run (20)")
@@ -442,6 +501,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk warm-up (3)")
     parser.add_argument("--users", type=int, default=1000, help="users (and tokens) to rotate (1000)")
+    parser.add_argument(
+        "--quick", action="store_true", help="only the plain API run and pgbench (no keys, no sweep runs)"
+    )
     opts = parser.parse_args(argv)
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -452,8 +514,6 @@ def main(argv=None) -> int:
     recreate_database(url)
     conn = connect(url)
 
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     jwt_secret = secrets.token_urlsafe(48)
     env = {
         **os.environ,
@@ -461,7 +521,7 @@ def main(argv=None) -> int:
         "JWT_SECRET": jwt_secret,
         "WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "DATABASE_URL": url,
-        "PORT": str(port),
+        "PORT": str(free_port()),
         "HOST": "127.0.0.1",
     }
     settings = effective_settings(env)
@@ -470,40 +530,33 @@ def main(argv=None) -> int:
     print(f"settings: {settings}", flush=True)
 
     admin_id, user_ids = create_users(conn, opts.users)
-    hot_event = create_hot_event(conn, admin_id, "Bench hot event (API)")
     tokens = [issue_token(user_id, "user", jwt_secret, ttl=3600) for user_id in user_ids]
 
-    log_path = OUT_DIR / "gunicorn.log"  # the app's JSON request log (stdout)
-    err_path = OUT_DIR / "gunicorn.err"
-    log_path.write_bytes(b"")
-    err_path.write_bytes(b"")
-    proc = start_api(env, log_path, err_path, base_url)
-    try:
-        print(f"API up on {base_url} (request log {log_path.relative_to(REPO_ROOT)})", flush=True)
-        run_wrk("warmup", base_url, tokens, hot_event, opts.warmup, opts.connections, opts.threads)
-        before = wait_drained(conn, hot_event)
-        log_offset = log_path.stat().st_size
-        api = run_wrk("measured", base_url, tokens, hot_event, opts.duration, opts.connections, opts.threads)
-        after = wait_drained(conn, hot_event)
-        server = server_statuses(log_path, log_offset)
-    finally:
-        stop_api(proc)
-
-    new_orders = after - before
-    wrk_statuses = api.pop("statuses")
-    others = {k: v for k, v in wrk_statuses.items() if k not in ("201", "409")}
-    api.update(
-        new_orders=new_orders,
-        purchases_per_s=new_orders / opts.duration,
-        status_201=int(wrk_statuses.get("201", 0)),
-        status_409=int(wrk_statuses.get("409", 0)),
-        status_other=sum(map(int, others.values())),
-        other_statuses=others,
-        server_statuses=server,
+    # 1. The API as configured (the expiry sweep runs, nothing is due yet), without and
+    #    with a unique Idempotency-Key per request.
+    runs = (
+        [("api", None)]
+        if opts.quick
+        else [("api", None), ("api-idempotency-keys", {"Idempotency-Key": UNIQUE})]
     )
-    checks = oversell_check(
-        conn, hot_event, api["status_201"], server.get("201", 0), new_orders, opts.connections
-    )
+    apis = measure(env, conn, tokens, admin_id, opts, runs)
+    if not opts.quick:
+        # 2. The sweep's cost: no sweep at all, against holds of 2 s expiring all through
+        #    the run (every worker sweeping every EXPIRY_SWEEP_MS while buyers buy).
+        apis.update(
+            measure({**env, "EXPIRY_SWEEP_MS": "0"}, conn, tokens, admin_id, opts, [("api-no-sweep", None)])
+        )
+        apis.update(
+            measure(
+                {**env, "ORDER_HOLD_SECONDS": "2"},
+                conn,
+                tokens,
+                admin_id,
+                opts,
+                [("api-holds-expiring", None)],
+            )
+        )
+    api = apis["api"]
 
     # pgbench, each script on its own fresh hot event, with the parameters the app passes.
     purchase_sql = sql.path_of("orders/purchase").read_text()
@@ -535,7 +588,8 @@ def main(argv=None) -> int:
         "machine": machine_info(conn),
         "settings": settings,
         "api": api,
-        "oversell_check": checks,
+        "api_runs": apis,
+        "oversell_check": api["oversell_check"],
         "pgbench_purchase_sql": a,
         "pgbench_textbook": b,
         "ratios": {
@@ -549,12 +603,16 @@ def main(argv=None) -> int:
     print_summary(result)
 
     failures = []
-    if not checks["pass"]:
-        failures.append("oversell check FAILED")
-    if api["status_other"] or any(k not in ("201", "409") for k in server):
-        failures.append(f"statuses other than 201/409: wrk {others}, server {server}")
-    if any(api["socket_errors"].values()):
-        failures.append(f"wrk socket errors: {api['socket_errors']}")
+    for label, run in apis.items():
+        if not run["oversell_check"]["pass"]:
+            failures.append(f"{label}: oversell check FAILED")
+        if run["status_other"] or any(k not in ("201", "409") for k in run["server_statuses"]):
+            failures.append(
+                f"{label}: statuses other than 201/409:"
+                f" wrk {run['other_statuses']}, server {run['server_statuses']}"
+            )
+        if any(run["socket_errors"].values()):
+            failures.append(f"{label}: wrk socket errors: {run['socket_errors']}")
     for label, run in (("(a)", a), ("(b)", b)):
         if run["error"]:
             failures.append(f"pgbench {label}: {run['error']}")
