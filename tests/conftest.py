@@ -22,10 +22,14 @@ import requests
 
 from ticketing import create_app, devdb, security
 from ticketing.config import Settings
+from ticketing.sql import path_of, to_psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
 WEBHOOK_SECRET = "test-webhook-secret"
+WEBHOOK = {"X-Webhook-Secret": WEBHOOK_SECRET}
+# sql/orders/invariant_violations.sql: no rows means no ticket oversold or lost
+INVARIANT = to_psycopg(path_of("orders/invariant_violations").read_text())
 TABLES = ["idempotency_keys", "tickets", "orders", "events", "users"]
 
 
@@ -178,6 +182,32 @@ def make_event(client, admin):
         return response.json
 
     return create
+
+
+@pytest.fixture
+def buy(client, buyer):
+    """POST /api/v1/orders as the buyer (or `user`), optionally with an Idempotency-Key."""
+
+    def purchase(event_id, quantity=1, user=None, key=None):
+        headers = dict((user or buyer)["headers"])
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return client.post(
+            "/api/v1/orders", json={"event_id": event_id, "quantity": quantity}, headers=headers
+        )
+
+    return purchase
+
+
+@pytest.fixture
+def settle(client):
+    """The payment provider's webhook."""
+
+    def post(order_id, status, reason=None, headers=WEBHOOK):
+        body = {"status": status} if reason is None else {"status": status, "reason": reason}
+        return client.post(f"/api/v1/orders/{order_id}/status", json=body, headers=headers)
+
+    return post
 
 
 def free_port() -> int:

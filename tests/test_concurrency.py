@@ -8,10 +8,7 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.conftest import EVENT, WEBHOOK_SECRET
-from ticketing.sql import path_of, to_psycopg
-
-INVARIANT = to_psycopg(path_of("orders/invariant_violations").read_text())
+from tests.conftest import EVENT, INVARIANT, WEBHOOK_SECRET
 
 
 def make_buyers(sql, users, count):

@@ -5,31 +5,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import EVENT, WEBHOOK_SECRET
-from ticketing.sql import path_of, to_psycopg
-
-WEBHOOK = {"X-Webhook-Secret": WEBHOOK_SECRET}
-INVARIANT = to_psycopg(path_of("orders/invariant_violations").read_text())
-
-
-@pytest.fixture
-def buy(client, buyer):
-    def purchase(event_id, quantity=1, user=None):
-        return client.post(
-            "/api/v1/orders",
-            json={"event_id": event_id, "quantity": quantity},
-            headers=(user or buyer)["headers"],
-        )
-
-    return purchase
-
-
-@pytest.fixture
-def settle(client):
-    def post(order_id, status):
-        return client.post(f"/api/v1/orders/{order_id}/status", json={"status": status}, headers=WEBHOOK)
-
-    return post
+from tests.conftest import EVENT, INVARIANT
 
 
 @pytest.fixture

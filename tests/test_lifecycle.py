@@ -9,28 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from tests.conftest import WEBHOOK_SECRET, start_gunicorn
+from tests.conftest import INVARIANT, WEBHOOK, start_gunicorn
 from ticketing.orders.expiry import expire_due_orders, start_sweeper
-from ticketing.sql import path_of, to_psycopg
-
-INVARIANT = to_psycopg(path_of("orders/invariant_violations").read_text())
-WEBHOOK = {"X-Webhook-Secret": WEBHOOK_SECRET}
 
 
-@pytest.fixture
-def buy(client, buyer):
-    def purchase(event_id, quantity=1, user=None, key=None):
-        headers = dict((user or buyer)["headers"])
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        return client.post(
-            "/api/v1/orders", json={"event_id": event_id, "quantity": quantity}, headers=headers
-        )
-
-    return purchase
-
-
-def settle(client, order_id, status):
+def settle_with(client, order_id, status):
     return client.post(f"/api/v1/orders/{order_id}/status", json={"status": status}, headers=WEBHOOK)
 
 
@@ -183,31 +166,31 @@ def test_gunicorn_workers_expire_holds_by_themselves(database_url, tmp_path, mak
 # ------------------------------------------------------------------ late payments
 
 
-def test_late_payment_is_honoured_when_capacity_remains(app, client, make_event, buy, sql):
+def test_late_payment_is_honoured_when_capacity_remains(app, client, make_event, buy, sql, settle):
     event = make_event(capacity=5)
     order = buy(event["id"], 2).json
     make_due(sql, order["id"])
     sweep(app)
     assert remaining(sql, event["id"]) == 5
 
-    assert settle(client, order["id"], "PAID").status_code == 204
+    assert settle(order["id"], "PAID").status_code == 204
     row = order_row(sql, order["id"])
     assert row["status"] == "PAID" and row["late_payment_at"] is not None
     assert ticket_statuses(sql, order["id"]) == {"VALID"}
     assert remaining(sql, event["id"]) == 3
-    assert settle(client, order["id"], "PAID").status_code == 204  # provider retry
+    assert settle(order["id"], "PAID").status_code == 204  # provider retry
     assert remaining(sql, event["id"]) == 3
     assert sql.all(INVARIANT) == []
 
 
-def test_late_payment_without_capacity_is_recorded_and_409(app, client, make_event, buy, users, sql):
+def test_late_payment_without_capacity_is_recorded_and_409(app, client, make_event, buy, users, sql, settle):
     event = make_event(capacity=2)
     order = buy(event["id"], 2).json
     make_due(sql, order["id"])
     sweep(app)
     assert buy(event["id"], 2, user=users.create()).status_code == 201  # someone else took them
 
-    response = settle(client, order["id"], "PAID")
+    response = settle(order["id"], "PAID")
     assert response.status_code == 409
     assert response.json["type"] == "/problems/payment-after-expiry"
     row = order_row(sql, order["id"])
@@ -217,12 +200,12 @@ def test_late_payment_without_capacity_is_recorded_and_409(app, client, make_eve
     assert sql.all(INVARIANT) == []
 
 
-def test_rejected_after_expiry_changes_nothing(app, client, make_event, buy, sql):
+def test_rejected_after_expiry_changes_nothing(app, client, make_event, buy, sql, settle):
     event = make_event(capacity=5)
     order = buy(event["id"], 2).json
     make_due(sql, order["id"])
     sweep(app)
-    assert settle(client, order["id"], "REJECTED").status_code == 204
+    assert settle(order["id"], "REJECTED").status_code == 204
     assert order_row(sql, order["id"]) == {"status": "EXPIRED", "late_payment_at": None, "reason": None}
     assert remaining(sql, event["id"]) == 5
 
@@ -251,7 +234,7 @@ def test_expiry_sweep_racing_a_paid_webhook(app, make_app, make_event, users, sq
         webhook_client = webhook_app.test_client()
         barrier.wait()
         for order_id in ids:
-            codes.append(settle(webhook_client, order_id, "PAID").status_code)
+            codes.append(settle_with(webhook_client, order_id, "PAID").status_code)
 
     threads = [threading.Thread(target=run_sweep), threading.Thread(target=run_webhooks)]
     for t in threads:
@@ -274,7 +257,7 @@ def test_expiry_sweep_racing_a_paid_webhook(app, make_app, make_event, users, sq
 # ------------------------------------------------------------------ cancellation
 
 
-def test_owner_cancels_a_pending_order(client, make_event, buy, buyer, sql):
+def test_owner_cancels_a_pending_order(client, make_event, buy, buyer, sql, settle):
     event = make_event(capacity=5)
     order = buy(event["id"], 3).json
     response = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=buyer["headers"])
@@ -285,21 +268,21 @@ def test_owner_cancels_a_pending_order(client, make_event, buy, buyer, sql):
     again = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=buyer["headers"])
     assert again.status_code == 409 and again.json["type"] == "/problems/invalid-transition"
     assert remaining(sql, event["id"]) == 5
-    assert settle(client, order["id"], "REJECTED").status_code == 204
-    paid = settle(client, order["id"], "PAID")
+    assert settle(order["id"], "REJECTED").status_code == 204
+    paid = settle(order["id"], "PAID")
     assert paid.status_code == 409 and paid.json["type"] == "/problems/invalid-transition"
     assert sql.all(INVARIANT) == []
 
 
 @pytest.mark.parametrize("final", ["PAID", "REJECTED", "EXPIRED"])
-def test_only_pending_orders_can_be_cancelled(app, client, make_event, buy, buyer, sql, final):
+def test_only_pending_orders_can_be_cancelled(app, client, make_event, buy, buyer, sql, final, settle):
     event = make_event(capacity=5)
     order = buy(event["id"], 1).json
     if final == "EXPIRED":
         make_due(sql, order["id"])
         sweep(app)
     else:
-        settle(client, order["id"], final)
+        settle(order["id"], final)
     before = remaining(sql, event["id"])
     response = client.post(f"/api/v1/orders/{order['id']}/cancel", headers=buyer["headers"])
     assert response.status_code == 409
@@ -351,12 +334,12 @@ def test_keys_are_per_user(make_event, buy, users, sql):
     assert sql.value("SELECT count(*) FROM orders") == 2
 
 
-def test_errors_are_replayed_too(client, make_event, buy, users, sql):
+def test_errors_are_replayed_too(client, make_event, buy, users, sql, settle):
     event = make_event(capacity=2)
     holder = buy(event["id"], 2, user=users.create()).json
     sold_out = buy(event["id"], 1, key="late")
     assert sold_out.status_code == 409
-    settle(client, holder["id"], "REJECTED")  # tickets are back on sale...
+    settle(holder["id"], "REJECTED")  # tickets are back on sale...
     again = buy(event["id"], 1, key="late")
     assert again.status_code == 409  # ...but the same request gets the same answer
     assert again.headers["Idempotent-Replayed"] == "true"

@@ -3,30 +3,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import WEBHOOK_SECRET
-
-WEBHOOK = {"X-Webhook-Secret": WEBHOOK_SECRET}
-
-
-@pytest.fixture
-def buy(client, buyer):
-    def purchase(event_id, quantity=1, user=None):
-        return client.post(
-            "/api/v1/orders",
-            json={"event_id": event_id, "quantity": quantity},
-            headers=(user or buyer)["headers"],
-        )
-
-    return purchase
-
-
-@pytest.fixture
-def settle(client):
-    def post(order_id, status, reason=None, headers=WEBHOOK):
-        body = {"status": status} if reason is None else {"status": status, "reason": reason}
-        return client.post(f"/api/v1/orders/{order_id}/status", json=body, headers=headers)
-
-    return post
+from tests.conftest import INVARIANT, WEBHOOK
 
 
 def remaining(sql, event_id):
@@ -34,10 +11,7 @@ def remaining(sql, event_id):
 
 
 def assert_books_balance(sql):
-    from ticketing.sql import path_of, to_psycopg
-
-    violations = sql.all(to_psycopg(path_of("orders/invariant_violations").read_text()))
-    assert violations == []
+    assert sql.all(INVARIANT) == []
 
 
 def test_purchase_creates_a_pending_order_with_tickets(client, make_event, buy, buyer, sql):
