@@ -49,6 +49,15 @@ def test_optional_fields_and_exact_money(client, admin):
     assert response.json["date"] == "2031-01-01T13:00:00Z"
 
 
+def test_any_rfc_3339_offset_is_accepted(client, admin):
+    """RFC 3339 allows offsets up to 23:59; PostgreSQL only takes up to 15:59."""
+    response = client.post(
+        "/api/v1/events", json={**EVENT, "date": "2031-01-01T20:00:00+17:47"}, headers=admin["headers"]
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["date"] == "2031-01-01T02:13:00Z"
+
+
 def test_float_prices_are_read_exactly(client, admin):
     raw = json.dumps({**EVENT, "price": 19.99})
     response = client.post(
@@ -74,6 +83,9 @@ def test_float_prices_are_read_exactly(client, admin):
         ({"price": True}, "price"),
         ({"price": "1e3"}, "price"),
         ({"price": 1e20}, "price"),
+        ({"price": " 1.00"}, "price"),  # the documented pattern: digits, no spaces
+        ({"price": "\u0661\u0660"}, "price"),  # non-ASCII digits ("10" in Arabic-Indic)
+        ({"date": "9999-12-31T23:00:00-14:00"}, "date"),  # the year 10000 in UTC
         ({"image_url": "ftp://example.com/x.png"}, "image_url"),
         ({"image_url": "javascript:alert(1)"}, "image_url"),
         ({"max_per_order": 0}, "max_per_order"),
@@ -81,6 +93,7 @@ def test_float_prices_are_read_exactly(client, admin):
         ({"rating": "x" * 11}, "rating"),
         ({"name": ""}, "name"),
         ({"name": "x" * 201}, "name"),
+        ({"rating": " " + "x" * 10}, "rating"),  # the length limit holds as sent, too
         ({"description": "x" * 5001}, "description"),
         ({"remaining": 5}, "remaining"),
         ({"created_by": "00000000-0000-0000-0000-000000000000"}, "created_by"),
@@ -153,6 +166,8 @@ def test_list_is_paginated(client, make_event):
     }
     beyond = client.get("/api/v1/events?page=9&page_size=2")
     assert beyond.json == [] and json.loads(beyond.headers["X-Pagination"])["total"] == 5
+    far_beyond = client.get(f"/api/v1/events?page={2**62}&page_size=100")  # past SQL's integer
+    assert far_beyond.status_code == 200 and far_beyond.json == []
 
 
 @pytest.mark.parametrize("query", ["page_size=101", "page_size=0", "page=0", "page=x", "include_past=maybe"])

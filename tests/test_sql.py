@@ -27,6 +27,8 @@ PATH_CALL = re.compile(r"""path_of\(\s*["']([^"']+)["']\s*\)""")
         ("SELECT '100%'::text, :'v'::numeric", "SELECT '100%%'::text, %(v)s::numeric"),
         ("SELECT ':'::text", "SELECT ':'::text"),
         ('SELECT :name, :"ident"', 'SELECT :name, :"ident"'),  # only :'name' is a bound value
+        ("-- uses :'v', it's 5%\nSELECT :'v' -- :'w'\n", "\nSELECT %(v)s \n"),  # comments dropped
+        ("SELECT '--', :'v', 'a''--b'", "SELECT '--', %(v)s, 'a''--b'"),  # `--` in a literal
     ],
 )
 def test_to_psycopg(text, expected):
@@ -38,6 +40,14 @@ def test_to_psycopg_binds_values_safely(sql_session):
     text = sql.to_psycopg("SELECT :'v'::int + 1 AS n, 'a%b' AS pct, :'s' || '%' AS s")
     row = sql_session.one(text, {"v": 41, "s": "x'; DROP TABLE users; --"})
     assert row == {"n": 42, "pct": "a%b", "s": "x'; DROP TABLE users; --%"}
+
+
+def test_a_placeholder_in_a_comment_is_never_bound(sql_session):
+    """psycopg2 binds placeholders in comments too: a line break in the value would end the
+    comment and run the rest as SQL (GET /users?email=... found it)."""
+    text = sql.to_psycopg("-- rows matching :'v'\nSELECT :'v' AS v")
+    value = "x\n'; SELECT 1/0; --"
+    assert sql_session.one(text, {"v": value}) == {"v": value}
 
 
 @pytest.mark.parametrize(

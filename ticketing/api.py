@@ -10,8 +10,10 @@ from decimal import Decimal, InvalidOperation
 from functools import wraps
 
 import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
+from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
@@ -23,17 +25,33 @@ from ticketing.errors import PROBLEM_CONTENT_TYPE, PROBLEMS
 
 
 class Schema(ma.Schema):
-    """Base schema: unknown fields are an error, never silently dropped."""
+    """Base schema: unknown fields are an error, never silently dropped.
+
+    JSON_SCHEMA: JSON Schema keywords for rules across fields (e.g. `minProperties`), added to
+    the schema in the OpenAPI document, so the document states every rule it can.
+    """
+
+    JSON_SCHEMA: dict = {}
 
     class Meta:
         unknown = ma.RAISE
 
 
-_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+MONEY_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+_MONEY = re.compile(MONEY_PATTERN)
 
 
 class Money(ma.fields.Field):
     """A decimal amount with at most two places: "100.00" out; a JSON number or string in."""
+
+    # What _deserialize accepts, for the OpenAPI document of an input field.
+    INPUT_DOC = {
+        "anyOf": [
+            {"type": "string", "pattern": MONEY_PATTERN},
+            {"type": "number", "minimum": 0, "maximum": 9999999999.99, "multipleOf": 0.01},
+        ],
+        "example": "100.00",
+    }
 
     default_error_messages = {
         "invalid": "Must be a non-negative amount with at most two decimal places.",
@@ -49,12 +67,12 @@ class Money(ma.fields.Field):
         if value is True or value is False or not isinstance(value, (int, Decimal, str)):
             raise self.make_error("invalid")
         if isinstance(value, str):
-            text = value.strip()
+            text = value
         elif isinstance(value, Decimal):
             text = format(value, "f")
         else:
             text = str(value)
-        if not _MONEY.match(text):
+        if not _MONEY.fullmatch(text):
             raise self.make_error("invalid")
         try:
             amount = Decimal(text)
@@ -66,10 +84,17 @@ class Money(ma.fields.Field):
 
 
 class Trimmed(ma.fields.String):
-    """A string with surrounding whitespace removed before validation."""
+    """A string with surrounding whitespace removed before validation.
+
+    Its length limits hold for the text as sent too, as the OpenAPI document says.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs)
+        for validator in self.validators:
+            if isinstance(validator, ma.validate.Length):
+                validator(text)
+        return text.strip()
 
 
 class UtcDateTime(ma.fields.AwareDateTime):
@@ -77,6 +102,14 @@ class UtcDateTime(ma.fields.AwareDateTime):
 
     def __init__(self, **kwargs):
         super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            # In UTC: RFC 3339 allows offsets up to 23:59, PostgreSQL only up to 15:59.
+            return moment.astimezone(timezone.utc)
+        except OverflowError:  # e.g. 9999-12-31T23:00:00-14:00 is in the year 10000 in UTC
+            raise ma.ValidationError("Must be between the years 1 and 9999 in UTC.") from None
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -129,7 +162,29 @@ class JsonBodyParser(FlaskParser):
 # ---------------------------------------------------------------- Api and Blueprint
 
 
+class _Converter(OpenAPIConverter):
+    def schema2jsonschema(self, schema):
+        return {**super().schema2jsonschema(schema), **getattr(schema, "JSON_SCHEMA", {})}
+
+
+class _MarshmallowPlugin(MarshmallowPlugin):
+    Converter = _Converter
+
+
 class Api(_Api):
+    def _init_spec(self, **kwargs):
+        kwargs["marshmallow_plugin"] = kwargs.get("marshmallow_plugin") or _MarshmallowPlugin()
+        super()._init_spec(**kwargs)
+
+    def _register_pagination_header(self):
+        # X-Pagination is JSON text; OpenAPI says so with `content`. A bare `schema: object`
+        # would mean the `simple` style instead: "total,3,page,1".
+        header = {
+            "description": "Pagination metadata, as JSON",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }
+        self.spec.components.header("PAGINATION", header, lazy=True)
+
     def _register_responses(self):
         # The components flask-smorest references (422 from @arguments, "default", ...)
         # are problem+json, because that is what every error really is.
@@ -216,11 +271,16 @@ class Blueprint(_Blueprint):
 # ---------------------------------------------------------------- pagination
 
 
+# The `list` SQL files take OFFSET as a PostgreSQL integer. No table holds that many rows,
+# so any page past it is empty, like every page past the last one.
+MAX_OFFSET = 2**31 - 1
+
+
 def page_window(pagination_parameters) -> dict:
     """LIMIT/OFFSET parameters for the `list` SQL files."""
     return {
         "limit": pagination_parameters.page_size,
-        "offset": pagination_parameters.first_item,
+        "offset": min(pagination_parameters.first_item, MAX_OFFSET),
     }
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _PLACEHOLDER = re.compile(r"(?<!:):'([A-Za-z_][A-Za-z0-9_]*)'")
+# What to_psycopg reads: a placeholder, a string literal (kept as is) or a `--` comment.
+_TOKEN = re.compile(_PLACEHOLDER.pattern + r"|('(?:[^']|'')*')|--[^\n]*")
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,17 @@ class Query:
 
 
 def to_psycopg(text: str) -> str:
-    """Rewrite psql `:'name'` placeholders into psycopg2 `%(name)s` ones."""
-    return _PLACEHOLDER.sub(r"%(\1)s", text.replace("%", "%%"))
+    """Rewrite psql `:'name'` placeholders into psycopg2 `%(name)s` ones.
+
+    Comments are dropped: psycopg2 would bind a placeholder in a comment too, and a value
+    with a line break would then end the comment and run as SQL.
+    """
+
+    def rewrite(token: re.Match) -> str:
+        name, literal = token.groups()
+        return f"%({name})s" if name else literal or ""
+
+    return _TOKEN.sub(rewrite, text.replace("%", "%%"))
 
 
 def to_pgbench(text: str) -> str:

@@ -31,6 +31,7 @@ class Orders(MethodView):
         "not-found",
         "sold-out",
         "event-closed",
+        "validation-error",
         "idempotency-key-reused",
         "payload-too-large",
         "service-unavailable",

@@ -26,7 +26,15 @@ def password_field(**kwargs):
     return fields.String(
         validate=password_bytes,
         load_only=True,
-        metadata={"format": "password", "example": "correct horse battery", "minLength": 8, "maxLength": 72},
+        metadata={
+            "format": "password",
+            "example": "correct horse battery",
+            "description": "8 to 72 bytes of UTF-8 (bcrypt's limit): 8 to 72 ASCII characters, "
+            "fewer when some take several bytes",
+            # What the byte limits imply for characters (1 to 4 bytes each).
+            "minLength": 2,
+            "maxLength": 72,
+        },
         **kwargs,
     )
 
@@ -63,6 +71,10 @@ class TokenOut(Schema):
 
 class _AtLeastOneChange(Schema):
     CHANGES: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.JSON_SCHEMA = {"anyOf": [{"required": [name]} for name in cls.CHANGES]}
 
     @validates_schema
     def _something_to_change(self, data, **kwargs):
