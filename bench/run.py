@@ -309,17 +309,21 @@ def parse_wrk(text: str) -> dict:
 # --- pgbench -----------------------------------------------------------------------------
 
 
-def pgbench_variables(params: dict, required=()) -> dict[str, str]:
-    """pgbench -D values: each parameter as the SQL literal psycopg2 splices in client-side
-    (the app's way), since -M simple substitutes variables into the text as they are."""
+def pgbench_variables(params: dict, required=(), quoted=True) -> dict[str, str]:
+    """pgbench -D values. -M simple splices variables into the text as they are, so they
+    are SQL literals as psycopg2 renders them (quoted=True); -M prepared sends them as
+    parameters (quoted=False). pgbench cannot send NULL: None values are left out here and
+    written into the statement instead (ticketing.sql.to_pgbench's `inline`)."""
     missing = sorted(set(required) - set(params))
     if missing:
         raise SystemExit(f"sql/orders/purchase.sql uses {missing}: give them values in bench/run.py")
-    return {name: psycopg2.extensions.adapt(value).getquoted().decode() for name, value in params.items()}
+    if quoted:
+        return {name: psycopg2.extensions.adapt(value).getquoted().decode() for name, value in params.items()}
+    return {name: str(value) for name, value in params.items() if value is not None}
 
 
-def run_pgbench(label, pgbench, url, script: Path, clients, duration, variables: dict) -> dict:
-    command = [pgbench, "-n", "-M", "simple", "-c", str(clients), "-j", str(min(clients, os.cpu_count()))]
+def run_pgbench(label, pgbench, url, script: Path, clients, duration, variables: dict, mode="simple") -> dict:
+    command = [pgbench, "-n", "-M", mode, "-c", str(clients), "-j", str(min(clients, os.cpu_count()))]
     command += ["-T", str(duration), "-f", str(script)]
     for name, value in variables.items():
         command += ["-D", f"{name}={value}"]
@@ -392,7 +396,10 @@ def ratio(a, b):
 
 
 def pgbench_line(run: dict, clients: int) -> str:
-    line = f"{run['tps']} tps at {clients} clients (avg {run['latency_avg_ms']} ms, {run['orders']} orders)"
+    line = (
+        f"{run['tps']} tps at {clients} clients, -M {run.get('mode')}"
+        f" (avg {run['latency_avg_ms']} ms, {run['orders']} orders)"
+    )
     return line + (f"  ERROR {run['error']}" if run["error"] else "")
 
 
@@ -561,7 +568,6 @@ def main(argv=None) -> int:
     # pgbench, each script on its own fresh hot event, with the parameters the app passes.
     purchase_sql = sql.path_of("orders/purchase").read_text()
     purchase_script = OUT_DIR / "pgbench-purchase.sql"
-    purchase_script.write_text(sql.to_pgbench(purchase_sql))
     required = re.findall(r"(?<!:):'([A-Za-z_]\w*)'", purchase_sql)
     params = {
         "user_id": str(user_ids[0]),
@@ -571,11 +577,22 @@ def main(argv=None) -> int:
         "idempotency_key": None,
         "request_hash": None,
     }
+    nulls = {name: "NULL" for name, value in params.items() if value is None}
+    purchase_script.write_text(sql.to_pgbench(purchase_sql, inline=nulls))
     runs = {}
-    for label, script in (("purchase", purchase_script), ("textbook", BENCH_DIR / "textbook.sql")):
+    # (a) runs the statement the way the app does, as a prepared statement (planned once
+    # per connection); (b) the way the Go service's driver did, planned on every call.
+    for label, script, mode in (
+        ("purchase", purchase_script, "prepared"),
+        ("textbook", BENCH_DIR / "textbook.sql", "simple"),
+    ):
         event_id = str(create_hot_event(conn, admin_id, f"Bench hot event (pgbench {label})"))
-        variables = pgbench_variables({**params, "event_id": event_id}, required)
-        run = run_pgbench(label, pgbench, url, script, settings["db_concurrency"], opts.duration, variables)
+        quoted = mode == "simple"
+        variables = pgbench_variables({**params, "event_id": event_id}, required if quoted else (), quoted)
+        run = run_pgbench(
+            label, pgbench, url, script, settings["db_concurrency"], opts.duration, variables, mode
+        )
+        run["mode"] = mode
         run["orders"] = count_orders(conn, event_id)
         if run["error"] is None and run["orders"] != run["transactions"]:  # a script that sold nothing
             run["error"] = f"{run['transactions']} transactions but {run['orders']} orders"

@@ -126,3 +126,38 @@ def test_every_sql_file_binds_with_psycopg2(sql_session, path):
     with sql_session.conn.cursor() as cur:
         bound = cur.mogrify(query.text, {name: None for name in names}).decode()
     assert "%(" not in bound and ":'" not in bound
+
+
+def test_to_prepared_numbers_parameters_by_first_appearance():
+    from ticketing.sql import to_prepared
+
+    prepared = to_prepared("orders/x", "-- uses :'b'\nSELECT :'b'::int + :'a'::int, ':''lit''', :'b'::int;\n")
+    assert prepared.name == "q_orders_x"
+    assert prepared.prepare_sql == "PREPARE q_orders_x AS SELECT $1::int + $2::int, ':''lit''', $1::int"
+    assert prepared.execute_sql == "EXECUTE q_orders_x(%(b)s, %(a)s)"
+
+
+def test_prepared_purchase_runs_like_the_plain_one(app, make_event, buyer, sql):
+    """The hot purchase is a prepared statement: prepared once per connection, then reused."""
+    from ticketing import db
+    from ticketing.orders import repository
+
+    assert repository.PURCHASE.prepared is not None
+    event = make_event(capacity=5)
+    with app.app_context():
+        database = db.current()
+        for _ in range(3):
+            order = repository.purchase(buyer["id"], 0, event["id"], 1, 900)
+            assert order["quantity"] == 1
+        with database.connection() as conn:
+            assert repository.PURCHASE.prepared.name in conn.prepared
+    names = sql.all("SELECT name FROM pg_prepared_statements")  # another session: sees none
+    assert names == []
+    assert sql.value("SELECT remaining FROM events WHERE id = %s", (event["id"],)) == 2
+
+
+def test_to_pgbench_inlines_nulls_and_drops_comments():
+    from ticketing.sql import to_pgbench
+
+    text = "-- :'c' only in a comment\nSELECT :'a'::int, :'b'::text;"
+    assert to_pgbench(text, inline={"b": "NULL"}) == "\nSELECT :a::int, NULL::text;"

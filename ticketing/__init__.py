@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from decimal import Decimal
+from types import FunctionType
 
 import orjson
 from flask import Flask
@@ -38,9 +39,25 @@ def _json_default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+class App(Flask):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_views = {}
+
+    def ensure_sync(self, func):
+        # Flask asks inspect whether each of the ~20 view wrappers of a request is a
+        # coroutine, on every request. Our views are sync: remember each answer.
+        known = self._sync_views.get(func)
+        if known is None:
+            known = super().ensure_sync(func)
+            if type(func) is FunctionType:  # bound methods are new objects every time
+                self._sync_views[func] = known
+        return known
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
-    app = Flask(__name__)
+    app = App(__name__)
     app.json = OrjsonProvider(app)
     app.config.update(
         SETTINGS=settings,

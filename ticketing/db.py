@@ -37,7 +37,14 @@ class Tx:
     def _run(self, query: Query, params: dict):
         cur = self.conn.cursor()
         try:
-            cur.execute(query.text, params)
+            prepared = query.prepared
+            if prepared is None:
+                cur.execute(query.text, params)
+            else:
+                if prepared.name not in self.conn.prepared:
+                    cur.execute(prepared.prepare_sql)
+                    self.conn.prepared.add(prepared.name)
+                cur.execute(prepared.execute_sql, params)
         except ValueError as exc:  # psycopg2 refuses NUL characters in text parameters
             if "NUL" not in str(exc):
                 raise
@@ -60,6 +67,14 @@ class Tx:
 
     def execute(self, query: Query, **params) -> int:
         return self._run(query, params).rowcount
+
+
+class _Connection(psycopg2.extensions.connection):
+    """A connection that remembers which statements it has PREPAREd."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prepared: set[str] = set()
 
 
 class _Pool(psycopg2.pool.ThreadedConnectionPool):
@@ -103,7 +118,9 @@ class Database:
         if self._pid != pid:
             with self._lock:
                 if self._pid != pid:
-                    self._pool = _Pool(self.size, self.dsn, **self.connect_kwargs)
+                    self._pool = _Pool(
+                        self.size, self.dsn, connection_factory=_Connection, **self.connect_kwargs
+                    )
                     self._slots = threading.BoundedSemaphore(self.size)
                     self._pid = pid
         return self._pool

@@ -19,9 +19,19 @@ _TOKEN = re.compile(_PLACEHOLDER.pattern + r"|('(?:[^']|'')*')|--[^\n]*")
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A query run as a server-side prepared statement: planned once per connection."""
+
+    name: str  # the statement's name in PostgreSQL
+    prepare_sql: str  # PREPARE name AS ... $1 ... (run once per connection)
+    execute_sql: str  # EXECUTE name(%(a)s, ...) (psycopg2 form)
+
+
+@dataclass(frozen=True)
 class Query:
     name: str
     text: str  # psycopg2 form
+    prepared: Prepared | None = None
 
     def __str__(self) -> str:
         return self.name
@@ -41,17 +51,49 @@ def to_psycopg(text: str) -> str:
     return _TOKEN.sub(rewrite, text.replace("%", "%%"))
 
 
-def to_pgbench(text: str) -> str:
-    """Rewrite psql `:'name'` placeholders into pgbench `:name` variables."""
-    return _PLACEHOLDER.sub(r":\1", text)
+def to_prepared(name: str, text: str) -> Prepared:
+    """PREPARE/EXECUTE statements for a file: placeholders become $1, $2... in order of
+    first appearance; EXECUTE binds them by name, like every other query."""
+    names: list[str] = []
+
+    def rewrite(token: re.Match) -> str:
+        param, literal = token.groups()
+        if param is None:
+            return literal or ""
+        if param not in names:
+            names.append(param)
+        return f"${names.index(param) + 1}"
+
+    statement = "q_" + re.sub(r"\W", "_", name)
+    body = _TOKEN.sub(rewrite, text).strip().rstrip(";")
+    arguments = ", ".join(f"%({param})s" for param in names)
+    return Prepared(statement, f"PREPARE {statement} AS {body}", f"EXECUTE {statement}({arguments})")
+
+
+def to_pgbench(text: str, inline: dict[str, str] | None = None) -> str:
+    """Rewrite psql `:'name'` placeholders into pgbench `:name` variables (comments dropped,
+    so pgbench never binds a variable that only a comment mentions). Names in `inline` get
+    that SQL text instead: pgbench cannot send NULL as a parameter, so NULLs go inline."""
+    inline = inline or {}
+
+    def rewrite(token: re.Match) -> str:
+        param, literal = token.groups()
+        if param is None:
+            return literal or ""
+        return inline.get(param, f":{param}")
+
+    return _TOKEN.sub(rewrite, text)
 
 
 def path_of(name: str) -> Path:
     return SQL_DIR / f"{name}.sql"
 
 
-def load(name: str) -> Query:
+def load(name: str, prepare: bool = False) -> Query:
+    """The query in sql/<name>.sql; `prepare` runs it as a prepared statement (hot paths:
+    PostgreSQL then plans it once per connection instead of on every call)."""
     path = path_of(name)
     if not path.is_file():
         raise RuntimeError(f"missing SQL file {path} for query {name!r}")
-    return Query(name, to_psycopg(path.read_text()))
+    text = path.read_text()
+    return Query(name, to_psycopg(text), to_prepared(name, text) if prepare else None)

@@ -10,12 +10,12 @@ the key's unique index until the first commits, then replay it. Errors that sold
 import hashlib
 
 import orjson
-from flask import Response, url_for
+from flask import Response
 from psycopg2.errors import UniqueViolation
 
 from ticketing.errors import PROBLEM_CONTENT_TYPE, ApiError
 from ticketing.orders import repository, service
-from ticketing.orders.schemas import OrderOut
+from ticketing.orders.schemas import OrderOut, order_location
 from ticketing.security import Principal
 
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
@@ -30,7 +30,7 @@ def _response(status: int, body, order_id=None, replayed=False) -> Response:
     content_type = PROBLEM_CONTENT_TYPE if status >= 400 else "application/json"
     response = Response(orjson.dumps(body), status=status, content_type=content_type)
     if order_id is not None:
-        response.headers["Location"] = url_for("orders.Order", order_id=order_id)
+        response.headers["Location"] = order_location(order_id)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response

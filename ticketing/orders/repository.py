@@ -1,6 +1,6 @@
 from ticketing import db, sql
 
-PURCHASE = sql.load("orders/purchase")
+PURCHASE = sql.load("orders/purchase", prepare=True)
 WHY_NOT_SOLD = sql.load("orders/why_not_sold")
 GET = sql.load("orders/get")
 LIST_FOR_USER = sql.load("orders/list_for_user")

@@ -1,12 +1,11 @@
 """Orders: buy tickets, list and read your orders, cancel a pending one."""
 
-from flask import url_for
 from flask.views import MethodView
 
 from ticketing import security
 from ticketing.api import Blueprint, page_items, page_window
 from ticketing.orders import idempotency, repository, service
-from ticketing.orders.schemas import OrderOut, PurchaseHeaders, PurchaseIn
+from ticketing.orders.schemas import OrderOut, PurchaseHeaders, PurchaseIn, order_location
 
 blp = Blueprint("orders", __name__, description="Buying tickets")
 
@@ -49,7 +48,7 @@ class Orders(MethodView):
         if key is not None:
             return idempotency.purchase(principal, body["event_id"], body["quantity"], key)
         order = service.purchase(principal, body["event_id"], body["quantity"])
-        return order, 201, {"Location": url_for("orders.Order", order_id=order["id"])}
+        return order, 201, {"Location": order_location(order["id"])}
 
     @blp.auth()
     @blp.response(200, OrderOut(many=True))
