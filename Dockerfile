@@ -26,7 +26,7 @@ ENV APP_ENV=production \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH
 
-# A home of its own: gunicorn puts its control socket in ~/.gunicorn (for `gunicornc`).
+# A system user with a home of its own; the code under /app stays root-owned.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --create-home \
        --home-dir /home/app --shell /usr/sbin/nologin app
