@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http
-import json
 import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -11,6 +10,7 @@ from functools import wraps
 
 import marshmallow as ma
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from flask import current_app
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from flask_smorest.pagination import PaginationMetadataSchema
@@ -154,7 +154,7 @@ class JsonBodyParser(FlaskParser):
         if not body:
             raise errors.BadRequest("A JSON request body is required")
         try:
-            return json.loads(body, parse_float=Decimal)
+            return current_app.json.loads(body)  # floats as Decimal: exact money
         except RecursionError:
             raise errors.BadRequest("The request body is nested too deeply") from None
 
