@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ticketing import sql as named_sql
 from ticketing.config import ConfigError, load_settings
-from ticketing.images import routes as image_routes
+from ticketing.images import service as image_service
 from ticketing.images import storage as image_storage
 
 PROBLEM = "application/problem+json"
@@ -269,7 +269,7 @@ def test_deleted_event_is_404(local, admin, event, folder, sql):
 
 def test_an_event_deleted_during_the_upload_leaves_no_file(local, admin, event, folder, sql, monkeypatch):
     sql.all("UPDATE events SET deleted_at = now() WHERE id = %s", (event["id"],))
-    monkeypatch.setattr(image_routes.events_repository, "get", lambda event_id: {"id": event_id})
+    monkeypatch.setattr(image_service.events_repository, "get", lambda event_id: {"id": event_id})
     assert_problem(upload(local, event["id"], admin["headers"]), 404, "not-found")
     assert stored(folder) == set()
 

@@ -147,7 +147,9 @@ def test_prepared_purchase_runs_like_the_plain_one(app, make_event, buyer, sql):
     with app.app_context():
         database = db.current()
         for _ in range(3):
-            order = repository.purchase(buyer["id"], 0, event["id"], 1, 900)
+            order = repository.purchase(
+                user_id=buyer["id"], token_version=0, event_id=event["id"], quantity=1, hold_seconds=900
+            )
             assert order["quantity"] == 1
         with database.connection() as conn:
             assert repository.PURCHASE.prepared.name in conn.prepared

@@ -258,7 +258,9 @@ def test_purchase_pays_no_extra_round_trip_for_the_revocation_check(client, make
 
     lookups = []
     real = repository.auth_state
-    monkeypatch.setattr(repository, "auth_state", lambda user_id: lookups.append(user_id) or real(user_id))
+    monkeypatch.setattr(
+        repository, "auth_state", lambda user_id: lookups.append(user_id) or real(user_id=user_id)
+    )
     event = make_event()
     lookups.clear()
     response = client.post(

@@ -12,11 +12,9 @@ from flask import Flask
 from flask.json.provider import JSONProvider
 
 from ticketing import docs, errors, observability
-from ticketing.api import Api
+from ticketing.api import API_PREFIX, Api
 from ticketing.config import Settings, load_settings
 from ticketing.db import Database
-
-API_PREFIX = "/api/v1"
 
 
 class OrjsonProvider(JSONProvider):

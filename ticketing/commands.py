@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from marshmallow import ValidationError
 
-from ticketing import security
 from ticketing.config import ConfigError
-from ticketing.users import repository as users
-from ticketing.users.schemas import SignupIn
-
-
-def ensure_admin(email: str, name: str, password: str) -> dict:
-    """Create an admin or promote the existing account; running it twice is harmless."""
-    body = SignupIn().load({"name": name, "email": email, "password": password})
-    settings = current_app.config["SETTINGS"]
-    password_hash = security.hash_password(body["password"], settings.bcrypt_rounds)
-    return users.upsert_admin(body["name"], body["email"], password_hash)
-
+from ticketing.users import service as users
 
 _ADMIN_VARIABLES = {"email": "ADMIN_EMAIL", "password": "ADMIN_PASSWORD", "name": "ADMIN_NAME"}
 
@@ -29,7 +17,7 @@ def bootstrap_admin_from_env(app) -> None:
         return
     with app.app_context():
         try:
-            user = ensure_admin(
+            user = users.ensure_admin(
                 settings.admin_email, settings.admin_name or "Administrator", settings.admin_password
             )
         except ValidationError as exc:  # a bad environment, reported like any other
@@ -57,7 +45,7 @@ def register(app):
     def create_admin(email, name, password):
         """Create an admin, or promote the existing user with this email."""
         try:
-            user = ensure_admin(email, name, password)
+            user = users.ensure_admin(email, name, password)
         except ValidationError as exc:
             raise click.UsageError(str(exc.messages)) from None
         if user["created"]:

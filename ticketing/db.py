@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
+import psycopg2.extras
 import psycopg2.pool
 from flask import current_app
 
 from ticketing.errors import ServiceUnavailable, ValidationFailed
 from ticketing.sql import Query
+
+# uuid.UUID parameters bind as uuid literals, so callers pass ids as they have them.
+psycopg2.extensions.register_adapter(uuid.UUID, psycopg2.extras.UUID_adapter)
 
 # Errors that mean "the database is unreachable or too slow right now", not "a bug".
 UNAVAILABLE = (

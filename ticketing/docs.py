@@ -7,6 +7,8 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import abort, redirect, send_from_directory
 
+from ticketing.api import API_PREFIX
+
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
 SWAGGER_ASSETS = {
     "swagger-ui.css",
@@ -38,12 +40,12 @@ SPEC_OPTIONS = {
 
 
 def register(app, api):
-    @app.get("/api/v1/swagger")
-    @app.get("/api/v1/swagger/")
+    @app.get(f"{API_PREFIX}/swagger")
+    @app.get(f"{API_PREFIX}/swagger/")
     def swagger_redirect():
-        return redirect("/api/v1/swagger/index.html", code=302)
+        return redirect(f"{API_PREFIX}/swagger/index.html", code=302)
 
-    @app.get("/api/v1/swagger/<name>")
+    @app.get(f"{API_PREFIX}/swagger/<name>")
     def swagger_asset(name):
         if name not in SWAGGER_ASSETS:
             abort(404)

@@ -1,7 +1,8 @@
 """Domain errors and their single mapping to RFC 9457 problem+json responses.
 
-Every error a client can see is listed in PROBLEMS (type -> status, title); the README's
-error catalogue is this table. Views raise these exceptions; nothing else builds errors.
+Every error a client can see is a `Kind` defined below, once, by name (type slug, status,
+title); code raises and documents errors by those names, so a typo fails at lint time,
+not at request time. PROBLEMS is the same table by slug; docs/errors.md is its catalogue.
 """
 
 from __future__ import annotations
@@ -15,57 +16,90 @@ from werkzeug.exceptions import HTTPException
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = logging.getLogger("ticketing")
 
-PROBLEMS: dict[str, tuple[int, str]] = {
-    "malformed-request": (400, "Malformed request"),
-    "unauthorized": (401, "Not authenticated"),
-    "invalid-credentials": (401, "Invalid credentials"),
-    "invalid-webhook-secret": (401, "Invalid webhook secret"),
-    "forbidden": (403, "Forbidden"),
-    "current-password-required": (403, "Current password required"),
-    "wrong-current-password": (403, "Wrong current password"),
-    "not-found": (404, "Not found"),
-    "method-not-allowed": (405, "Method not allowed"),
-    "email-taken": (409, "Email already registered"),
-    "last-admin": (409, "Cannot demote the last admin"),
-    "sold-out": (409, "Sold out"),
-    "event-closed": (409, "Event closed"),
-    "invalid-transition": (409, "Invalid status transition"),
-    "payment-after-expiry": (409, "Payment arrived after the hold expired"),
-    "capacity-below-sold": (409, "Capacity below tickets sold"),
-    "already-checked-in": (409, "Ticket already checked in"),
-    "ticket-cancelled": (409, "Ticket cancelled"),
-    "ticket-not-paid": (409, "Ticket not paid"),
-    "payload-too-large": (413, "Payload too large"),
-    "unsupported-media-type": (415, "Unsupported media type"),
-    "validation-error": (422, "Validation error"),
-    "idempotency-key-reused": (422, "Idempotency key reused with another request"),
-    "service-unavailable": (503, "Service unavailable"),
-    "internal-error": (500, "Internal server error"),
-}
+PROBLEMS: dict[str, tuple[int, str]] = {}
+_KINDS: dict[str, Kind] = {}
 
+
+class Kind(str):
+    """A problem type: the slug of its `type` URI (`/problems/<slug>`), with its HTTP
+    status and title. It is a `str` (the slug), so it reads and compares like one."""
+
+    status: int
+    title: str
+
+    def __new__(cls, slug: str, status: int, title: str) -> Kind:
+        if slug in PROBLEMS:
+            raise ValueError(f"problem type {slug!r} is defined twice")
+        kind = super().__new__(cls, slug)
+        kind.status, kind.title = status, title
+        PROBLEMS[slug] = (status, title)
+        _KINDS[slug] = kind
+        return kind
+
+    @property
+    def uri(self) -> str:
+        return f"/problems/{self}"
+
+    def __reduce__(self):  # copies and pickles are the one defined Kind, not a second one
+        return _KINDS.__getitem__, (str(self),)
+
+
+MALFORMED_REQUEST = Kind("malformed-request", 400, "Malformed request")
+UNAUTHORIZED = Kind("unauthorized", 401, "Not authenticated")
+INVALID_CREDENTIALS = Kind("invalid-credentials", 401, "Invalid credentials")
+INVALID_WEBHOOK_SECRET = Kind("invalid-webhook-secret", 401, "Invalid webhook secret")
+FORBIDDEN = Kind("forbidden", 403, "Forbidden")
+CURRENT_PASSWORD_REQUIRED = Kind("current-password-required", 403, "Current password required")
+WRONG_CURRENT_PASSWORD = Kind("wrong-current-password", 403, "Wrong current password")
+NOT_FOUND = Kind("not-found", 404, "Not found")
+METHOD_NOT_ALLOWED = Kind("method-not-allowed", 405, "Method not allowed")
+EMAIL_TAKEN = Kind("email-taken", 409, "Email already registered")
+LAST_ADMIN = Kind("last-admin", 409, "Cannot demote the last admin")
+SOLD_OUT = Kind("sold-out", 409, "Sold out")
+EVENT_CLOSED = Kind("event-closed", 409, "Event closed")
+INVALID_TRANSITION = Kind("invalid-transition", 409, "Invalid status transition")
+PAYMENT_AFTER_EXPIRY = Kind("payment-after-expiry", 409, "Payment arrived after the hold expired")
+CAPACITY_BELOW_SOLD = Kind("capacity-below-sold", 409, "Capacity below tickets sold")
+ALREADY_CHECKED_IN = Kind("already-checked-in", 409, "Ticket already checked in")
+TICKET_CANCELLED = Kind("ticket-cancelled", 409, "Ticket cancelled")
+TICKET_NOT_PAID = Kind("ticket-not-paid", 409, "Ticket not paid")
+PAYLOAD_TOO_LARGE = Kind("payload-too-large", 413, "Payload too large")
+UNSUPPORTED_MEDIA_TYPE = Kind("unsupported-media-type", 415, "Unsupported media type")
+VALIDATION_ERROR = Kind("validation-error", 422, "Validation error")
+IDEMPOTENCY_KEY_REUSED = Kind("idempotency-key-reused", 422, "Idempotency key reused with another request")
+SERVICE_UNAVAILABLE = Kind("service-unavailable", 503, "Service unavailable")
+INTERNAL_ERROR = Kind("internal-error", 500, "Internal server error")
+
+# The problem type of an HTTP error raised outside our code (routing, werkzeug, webargs).
 _BY_STATUS = {
-    400: "malformed-request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    409: "invalid-transition",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
-    422: "validation-error",
-    503: "service-unavailable",
+    kind.status: kind
+    for kind in (
+        MALFORMED_REQUEST,
+        UNAUTHORIZED,
+        FORBIDDEN,
+        NOT_FOUND,
+        METHOD_NOT_ALLOWED,
+        INVALID_TRANSITION,
+        PAYLOAD_TOO_LARGE,
+        UNSUPPORTED_MEDIA_TYPE,
+        VALIDATION_ERROR,
+        SERVICE_UNAVAILABLE,
+    )
 }
 
 
 class ApiError(Exception):
-    """An error with a stable problem type; its status and title come from PROBLEMS."""
+    """An error with a stable problem type (a `Kind`), which gives its status and title."""
 
-    kind = "internal-error"
+    kind: Kind = INTERNAL_ERROR
 
-    def __init__(self, detail: str | None = None, *, kind: str | None = None, headers=None, **extra):
+    def __init__(self, detail: str | None = None, *, kind: Kind | None = None, headers=None, **extra):
         super().__init__(detail)
-        self.kind = kind or self.kind
-        self.status, self.title = PROBLEMS[self.kind]
+        kind = kind or self.kind
+        if not isinstance(kind, Kind):
+            raise TypeError(f"kind must be a Kind defined in ticketing.errors, not {kind!r}")
+        self.kind = kind
+        self.status, self.title = kind.status, kind.title
         self.detail = detail
         self.headers = headers or {}
         self.extra = extra
@@ -73,13 +107,21 @@ class ApiError(Exception):
     def body(self) -> dict:
         return problem_body(self.kind, self.detail, **self.extra)
 
+    @classmethod
+    def from_body(cls, body: dict, headers=None) -> ApiError:
+        """The error a stored problem body describes (e.g. an idempotent replay)."""
+        standard = {"type", "title", "status", "detail", "instance"}
+        kind = _KINDS[body["type"].removeprefix("/problems/")]
+        extra = {key: value for key, value in body.items() if key not in standard}
+        return cls(body.get("detail"), kind=kind, headers=headers, **extra)
+
 
 class BadRequest(ApiError):
-    kind = "malformed-request"
+    kind = MALFORMED_REQUEST
 
 
 class Unauthorized(ApiError):
-    kind = "unauthorized"
+    kind = UNAUTHORIZED
 
     def __init__(self, detail=None, **kw):
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
@@ -87,34 +129,29 @@ class Unauthorized(ApiError):
 
 
 class Forbidden(ApiError):
-    kind = "forbidden"
+    kind = FORBIDDEN
 
 
 class NotFound(ApiError):
-    kind = "not-found"
-
-
-class Conflict(ApiError):
-    kind = "invalid-transition"
+    kind = NOT_FOUND
 
 
 class ValidationFailed(ApiError):
-    kind = "validation-error"
+    kind = VALIDATION_ERROR
 
     def __init__(self, errors: dict, detail="The request has invalid fields"):
         super().__init__(detail, errors=errors)
 
 
 class ServiceUnavailable(ApiError):
-    kind = "service-unavailable"
+    kind = SERVICE_UNAVAILABLE
 
     def __init__(self, detail=None, *, retry_after: int = 2):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
-def problem_body(kind: str, detail: str | None = None, *, status: int | None = None, **extra) -> dict:
-    default_status, title = PROBLEMS[kind]
-    body = {"type": f"/problems/{kind}", "title": title, "status": status or default_status}
+def problem_body(kind: Kind, detail: str | None = None, *, status: int | None = None, **extra) -> dict:
+    body = {"type": kind.uri, "title": kind.title, "status": status or kind.status}
     if detail:
         body["detail"] = detail
     body["instance"] = request.path
@@ -122,7 +159,7 @@ def problem_body(kind: str, detail: str | None = None, *, status: int | None = N
     return body
 
 
-def problem(kind: str, detail: str | None = None, *, status: int | None = None, headers=None, **extra):
+def problem(kind: Kind, detail: str | None = None, *, status: int | None = None, headers=None, **extra):
     body = problem_body(kind, detail, status=status, **extra)
     response = Response(orjson.dumps(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
     for key, value in (headers or {}).items():
@@ -153,7 +190,7 @@ def handle_http_exception(error: HTTPException):
         return (
             handle_unexpected(error)
             if code >= 500
-            else problem("malformed-request", error.description, status=code)
+            else problem(MALFORMED_REQUEST, error.description, status=code)
         )
     headers = {}
     if code == 405 and getattr(error, "valid_methods", None):
@@ -176,4 +213,4 @@ def handle_http_exception(error: HTTPException):
 
 def handle_unexpected(error: BaseException):
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
-    return problem("internal-error", "Something went wrong on our side")
+    return problem(INTERNAL_ERROR, "Something went wrong on our side")

@@ -7,7 +7,7 @@ from marshmallow import fields
 from ticketing import db, sql
 from ticketing.api import Blueprint, Schema
 from ticketing.devdb import MIGRATIONS_DIR
-from ticketing.errors import ServiceUnavailable
+from ticketing.errors import SERVICE_UNAVAILABLE, ServiceUnavailable
 
 APPLIED_MIGRATIONS = sql.load("health/applied_migrations")
 EXPECTED_MIGRATIONS = sorted(p.name.split("_", 1)[0] for p in MIGRATIONS_DIR.glob("*.sql"))
@@ -30,7 +30,7 @@ class Health(MethodView):
 @blp.route("/readyz")
 class Ready(MethodView):
     @blp.response(200, StatusOut)
-    @blp.problems("service-unavailable")
+    @blp.problems(SERVICE_UNAVAILABLE)
     def get(self):
         """The database answers and every migration is applied"""
         database = db.current()

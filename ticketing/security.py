@@ -17,7 +17,7 @@ import bcrypt
 import jwt
 from flask import current_app, g, request
 
-from ticketing.errors import Forbidden, Unauthorized
+from ticketing.errors import Forbidden, NotFound, Unauthorized
 from ticketing.users import repository as users_repository
 
 ALGORITHM = "HS256"
@@ -123,7 +123,7 @@ def check_not_revoked(principal: Principal, current_version: int | None) -> None
 def current_state(principal: Principal) -> Principal:
     """The principal as the database sees it now: 401 if its token is revoked; the role
     is the account's current one, not the token's."""
-    state = users_repository.auth_state(principal.id)
+    state = users_repository.auth_state(user_id=principal.id)
     check_not_revoked(principal, state and state["token_version"])
     return replace(principal, role=state["role"])
 
@@ -148,3 +148,14 @@ def authenticate(role: str | None = None, revocation_in_sql: bool = False) -> Pr
 
 def current_principal() -> Principal:
     return g.principal
+
+
+def visible_or_404(
+    principal: Principal, row: dict | None, not_found: str, *, admins_see_all: bool = True
+) -> dict:
+    """The row (an order, a ticket) if the caller owns it (its `user_id`) or, unless
+    `admins_see_all` is off, is an admin. Anyone else gets 404, exactly as if it did not
+    exist: the one ownership rule, like flaskr's get_post(id, check_author=True)."""
+    if row is None or (str(row["user_id"]) != principal.id and not (admins_see_all and principal.is_admin)):
+        raise NotFound(not_found)
+    return row

@@ -9,41 +9,41 @@ DELETE = sql.load("events/delete")
 RESTORE = sql.load("events/restore")
 
 
-def create(created_by, **fields) -> dict:
-    return db.current().one(CREATE, created_by=str(created_by), **fields)
+def create(*, created_by, **fields) -> dict:
+    return db.current().one(CREATE, created_by=created_by, **fields)
 
 
-def get(event_id) -> dict | None:
-    return db.current().one(GET, id=str(event_id))
+def get(*, event_id) -> dict | None:
+    return db.current().one(GET, id=event_id)
 
 
-def list_page(include_past: bool, include_deleted: bool, limit: int, offset: int) -> list[dict]:
+def list_page(*, include_past: bool, include_deleted: bool, limit: int, offset: int) -> list[dict]:
     return db.current().all(
         LIST, include_past=include_past, include_deleted=include_deleted, limit=limit, offset=offset
     )
 
 
-def list_by_creator(created_by, limit: int, offset: int) -> list[dict]:
-    return db.current().all(LIST_BY_CREATOR, created_by=str(created_by), limit=limit, offset=offset)
+def list_by_creator(*, created_by, limit: int, offset: int) -> list[dict]:
+    return db.current().all(LIST_BY_CREATOR, created_by=created_by, limit=limit, offset=offset)
 
 
 EDITABLE = ("name", "location", "organization", "rating", "date", "capacity", "price", "max_per_order")
 NULLABLE = ("image_url", "description")
 
 
-def update(event_id, changes: dict) -> dict | None:
+def update(*, event_id, changes: dict) -> dict | None:
     """Apply the given fields; None if the event is unknown, deleted, or the new capacity
     is below the tickets already sold."""
     params = {field: changes.get(field) for field in EDITABLE + NULLABLE}
     params.update({f"{field}_given": field in changes for field in NULLABLE})
-    return db.current().one(UPDATE, id=str(event_id), **params)
+    return db.current().one(UPDATE, id=event_id, **params)
 
 
-def delete(event_id) -> bool:
+def delete(*, event_id) -> bool:
     """Soft-delete; False if the event is unknown or already deleted."""
-    return db.current().one(DELETE, id=str(event_id)) is not None
+    return db.current().one(DELETE, id=event_id) is not None
 
 
-def restore(event_id) -> dict | None:
+def restore(*, event_id) -> dict | None:
     """Undelete; None if the event is unknown or not deleted."""
-    return db.current().one(RESTORE, id=str(event_id))
+    return db.current().one(RESTORE, id=event_id)

@@ -1,12 +1,19 @@
 """Events: admins publish them, everyone browses them."""
 
-from flask import current_app
 from flask.views import MethodView
 
 from ticketing import security
 from ticketing.api import Blueprint, page_items, page_window
-from ticketing.errors import NotFound
-from ticketing.events import repository, service
+from ticketing.errors import (
+    CAPACITY_BELOW_SOLD,
+    FORBIDDEN,
+    MALFORMED_REQUEST,
+    NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
+    UNAUTHORIZED,
+    UNSUPPORTED_MEDIA_TYPE,
+)
+from ticketing.events import service
 from ticketing.events.schemas import EVENT_EXAMPLE, EventIn, EventListArgs, EventOut, EventPatch
 
 blp = Blueprint("events", __name__, description="Events and their remaining capacity")
@@ -17,7 +24,7 @@ class Events(MethodView):
     @blp.arguments(EventListArgs, location="query")
     @blp.response(200, EventOut(many=True))
     @blp.paginate()
-    @blp.problems("unauthorized", "forbidden")
+    @blp.problems(UNAUTHORIZED, FORBIDDEN)
     def get(self, args, pagination_parameters):
         """Upcoming events, soonest first (ties by id); `include_past=true` adds past ones
 
@@ -26,36 +33,35 @@ class Events(MethodView):
         """
         if args["include_deleted"]:
             security.authenticate(role="admin")
-        window = page_window(pagination_parameters)
-        rows = repository.list_page(args["include_past"], args["include_deleted"], **window)
+        rows = service.list_page(
+            include_past=args["include_past"],
+            include_deleted=args["include_deleted"],
+            **page_window(pagination_parameters),
+        )
         return page_items(rows, pagination_parameters)
 
     @blp.auth(role="admin")
     @blp.arguments(EventIn, example=EVENT_EXAMPLE)
     @blp.response(201, EventOut)
-    @blp.problems("malformed-request", "unsupported-media-type", "payload-too-large")
+    @blp.problems(MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE)
     def post(self, body):
         """Publish an event (admin)"""
-        body.setdefault("max_per_order", current_app.config["SETTINGS"].max_tickets_per_order)
-        return repository.create(security.current_principal().id, **body)
+        return service.create(security.current_principal(), body)
 
 
 @blp.route("/events/<uuid:event_id>")
 class Event(MethodView):
     @blp.response(200, EventOut)
-    @blp.problems("not-found")
+    @blp.problems(NOT_FOUND)
     def get(self, event_id):
         """One event with its remaining capacity"""
-        event = repository.get(event_id)
-        if event is None:
-            raise NotFound("No event with this id")
-        return event
+        return service.get(event_id)
 
     @blp.auth(role="admin")
     @blp.arguments(EventPatch, example={"capacity": 120, "price": "80.00"})
     @blp.response(200, EventOut)
     @blp.problems(
-        "malformed-request", "unsupported-media-type", "payload-too-large", "not-found", "capacity-below-sold"
+        MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, NOT_FOUND, CAPACITY_BELOW_SOLD
     )
     def patch(self, body, event_id):
         """Edit an event (admin): any field given at creation, at least one
@@ -71,7 +77,7 @@ class Event(MethodView):
 
     @blp.auth(role="admin")
     @blp.response(204)
-    @blp.problems("not-found")
+    @blp.problems(NOT_FOUND)
     def delete(self, event_id):
         """Delete an event (admin): a soft delete
 
@@ -80,22 +86,17 @@ class Event(MethodView):
         settles them. Admins see it with `GET /events?include_deleted=true` and can bring
         it back with `POST /events/{event_id}/restore`. Deleting it again: 404.
         """
-        if not repository.delete(event_id):
-            raise NotFound("No event with this id")
-        return None
+        service.delete(event_id)
 
 
 @blp.route("/events/<uuid:event_id>/restore")
 class RestoreEvent(MethodView):
     @blp.auth(role="admin")
     @blp.response(200, EventOut)
-    @blp.problems("not-found")
+    @blp.problems(NOT_FOUND)
     def post(self, event_id):
         """Undelete an event (admin); an unknown or not deleted event answers 404"""
-        event = repository.restore(event_id)
-        if event is None:
-            raise NotFound("No deleted event with this id")
-        return event
+        return service.restore(event_id)
 
 
 @blp.route("/me/events")
@@ -105,7 +106,5 @@ class MyEvents(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters):
         """Events the caller created, newest first (ties by id)"""
-        rows = repository.list_by_creator(
-            security.current_principal().id, **page_window(pagination_parameters)
-        )
+        rows = service.list_mine(security.current_principal(), **page_window(pagination_parameters))
         return page_items(rows, pagination_parameters)

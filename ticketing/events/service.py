@@ -1,26 +1,69 @@
-"""Editing events. The edit is one SQL statement; this module turns 'the statement
-changed nothing' into the right answer (unknown or deleted: 404; capacity below the
-tickets already sold: 409)."""
+"""Events: publishing, browsing and editing. Each change is one SQL statement; this
+module turns 'the statement changed nothing' into the right answer (unknown or deleted:
+404; capacity below the tickets already sold: 409)."""
 
-from ticketing.errors import ApiError, NotFound
+from flask import current_app
+
+from ticketing.attempts import act_then_explain
+from ticketing.errors import CAPACITY_BELOW_SOLD, ApiError, NotFound
 from ticketing.events import repository
+from ticketing.security import Principal
+
+NO_EVENT = "No event with this id"
+
+
+def list_page(*, include_past: bool, include_deleted: bool, limit: int, offset: int) -> list[dict]:
+    return repository.list_page(
+        include_past=include_past, include_deleted=include_deleted, limit=limit, offset=offset
+    )
+
+
+def list_mine(principal: Principal, *, limit: int, offset: int) -> list[dict]:
+    return repository.list_by_creator(created_by=principal.id, limit=limit, offset=offset)
+
+
+def create(principal: Principal, fields: dict) -> dict:
+    fields.setdefault("max_per_order", current_app.config["SETTINGS"].max_tickets_per_order)
+    return repository.create(created_by=principal.id, **fields)
+
+
+def get(event_id) -> dict:
+    event = repository.get(event_id=event_id)
+    if event is None:
+        raise NotFound(NO_EVENT)
+    return event
+
+
+def delete(event_id) -> None:
+    if not repository.delete(event_id=event_id):
+        raise NotFound(NO_EVENT)
+
+
+def restore(event_id) -> dict:
+    event = repository.restore(event_id=event_id)
+    if event is None:
+        raise NotFound("No deleted event with this id")
+    return event
 
 
 def update(event_id, changes: dict) -> dict:
-    # The second attempt covers tickets released (a rejected payment, an expired hold)
-    # between a refused edit and its explanation, so the answer never contradicts itself.
-    for _ in range(2):
-        event = repository.update(event_id, changes)
-        if event is not None:
-            return event
-        current = repository.get(event_id)
-        if current is None:
-            raise NotFound("No event with this id")
+    sold = None
+
+    def explain():
+        nonlocal sold
+        current = get(event_id)
         sold = current["capacity"] - current["remaining"]
         if changes.get("capacity", sold) < sold:
-            break
-    raise ApiError(
-        f"{sold} tickets are already sold; the capacity cannot go below {sold}",
-        kind="capacity-below-sold",
-        sold=sold,
+            raise below_sold()
+        return None  # tickets came back in between (a rejected payment): try again
+
+    def below_sold():
+        return ApiError(
+            f"{sold} tickets are already sold; the capacity cannot go below {sold}",
+            kind=CAPACITY_BELOW_SOLD,
+            sold=sold,
+        )
+
+    return act_then_explain(
+        lambda: repository.update(event_id=event_id, changes=changes), explain, attempts=2, gave_up=below_sold
     )

@@ -8,10 +8,15 @@ from flask_smorest.fields import Upload
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from ticketing.api import Blueprint, JsonBodyParser, Schema
-from ticketing.errors import ApiError, NotFound
-from ticketing.events import repository as events_repository
+from ticketing.errors import (
+    NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
+    SERVICE_UNAVAILABLE,
+    UNSUPPORTED_MEDIA_TYPE,
+    ApiError,
+)
 from ticketing.events.schemas import EventOut
-from ticketing.images import repository, storage, validation
+from ticketing.images import service, validation
 
 # Room for the multipart framing around the file (boundaries, part headers).
 MULTIPART_OVERHEAD = 64 * 1024
@@ -27,7 +32,7 @@ class UploadParser(JsonBodyParser):
         if req.mimetype != "multipart/form-data":
             raise ApiError(
                 f"Send the image as multipart/form-data, not {req.mimetype or 'nothing'}",
-                kind="unsupported-media-type",
+                kind=UNSUPPORTED_MEDIA_TYPE,
             )
         # Flask reads the body lazily: raising the limit now, before the first read,
         # applies it to this request alone. Past it, reading the form raises 413.
@@ -66,7 +71,7 @@ class EventImage(MethodView):
     @blp.auth(role="admin")
     @blp.arguments(ImageUpload, location="files")
     @blp.response(200, EventOut)
-    @blp.problems("unsupported-media-type", "payload-too-large", "not-found", "service-unavailable")
+    @blp.problems(UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, NOT_FOUND, SERVICE_UNAVAILABLE)
     def post(self, body, event_id):
         """Upload the event's image (admin), replacing any previous one
 
@@ -75,23 +80,7 @@ class EventImage(MethodView):
         its filename and declared Content-Type are ignored, and anything else answers 415.
         The answer is the event with its new `image_url`; the image it replaces is deleted.
         """
-        image = validation.read_image(body["image"], current_app.config["SETTINGS"].image_max_bytes)
-        if events_repository.get(event_id) is None:
-            raise NotFound("No event with this id")
-        name = validation.new_name(image.extension)
-        url = storage.current().save(name, image.data, image.content_type)
-        try:
-            event = repository.set_image(event_id, url, name)
-        except BaseException:
-            storage.discard(name)
-            raise
-        if event is None:  # deleted since the check above
-            storage.discard(name)
-            raise NotFound("No event with this id")
-        replaced = event.pop("old_image_key")
-        if replaced:
-            storage.discard(replaced)
-        return event
+        return service.upload(event_id, body["image"])
 
 
 @blp.route("/images/<name>")
@@ -105,15 +94,13 @@ class StoredImage(MethodView):
             "304": {"description": "Not modified (`If-None-Match` / `If-Modified-Since`)"},
         }
     )
-    @blp.problems("not-found")
+    @blp.problems(NOT_FOUND)
     def get(self, name):
         """An uploaded event image (local storage; with S3 the store serves them: 404)"""
-        path = storage.current().path(name)
-        if path is None:
-            raise NotFound("No image with this name")
+        path, content_type = service.local_file(name)
         response = send_file(
             path,
-            mimetype=validation.TYPES[path.suffix[1:]],
+            mimetype=content_type,
             conditional=False,
             etag=True,
             max_age=31536000,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flask import current_app, request
 
+from ticketing.api import API_PREFIX
 from ticketing.config import Settings
 from ticketing.errors import ServiceUnavailable
 from ticketing.images.validation import is_name
@@ -28,7 +29,7 @@ from ticketing.images.validation import is_name
 log = logging.getLogger("ticketing.images")
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"  # names are never reused
-IMAGES_PATH = "/api/v1/images/"
+IMAGES_PATH = f"{API_PREFIX}/images/"
 
 
 def _checked(name: str) -> str:

@@ -10,7 +10,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from ticketing.errors import ApiError
+from ticketing.errors import PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, ApiError
 
 # extension -> Content-Type
 TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
@@ -44,10 +44,10 @@ def read_image(upload, max_bytes: int) -> Image:
     """The uploaded file's bytes, if it is a PNG, JPEG or WebP of at most `max_bytes`."""
     data = upload.stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ApiError(f"The image is larger than {max_bytes} bytes", kind="payload-too-large")
+        raise ApiError(f"The image is larger than {max_bytes} bytes", kind=PAYLOAD_TOO_LARGE)
     extension = sniff(data)
     if extension is None:
-        raise ApiError("The image must be a PNG, JPEG or WebP file", kind="unsupported-media-type")
+        raise ApiError("The image must be a PNG, JPEG or WebP file", kind=UNSUPPORTED_MEDIA_TYPE)
     return Image(data, extension)
 
 

@@ -20,7 +20,7 @@ def expire_due_orders() -> int:
     """Expire every due hold (in batches); needs an app context. Returns the count."""
     total = 0
     while True:
-        result = repository.expire_due(BATCH_SIZE)
+        result = repository.expire_due(batch_size=BATCH_SIZE)
         total += result["orders"]
         if result["orders"] < BATCH_SIZE:
             return total
@@ -44,7 +44,9 @@ def start_sweeper(app, stop: threading.Event | None = None) -> threading.Thread 
                     if expired:
                         log.info("expired %d orders", expired)
                     if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
-                        repository.prune_idempotency_keys(settings.idempotency_key_ttl_seconds)
+                        repository.prune_idempotency_keys(
+                            retention_seconds=settings.idempotency_key_ttl_seconds
+                        )
                         last_prune = time.monotonic()
             except Exception:  # the database may be down; the next sweep tries again
                 log.warning("expiry sweep failed; retrying", exc_info=True)

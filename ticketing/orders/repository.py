@@ -16,6 +16,7 @@ PRUNE_IDEMPOTENCY_KEYS = sql.load("orders/prune_idempotency_keys")
 
 
 def purchase(
+    *,
     user_id,
     token_version: int,
     event_id,
@@ -32,9 +33,9 @@ def purchase(
     """
     return db.current().one(
         PURCHASE,
-        user_id=str(user_id),
+        user_id=user_id,
         token_version=token_version,
-        event_id=str(event_id),
+        event_id=event_id,
         quantity=quantity,
         hold_seconds=hold_seconds,
         idempotency_key=idempotency_key,
@@ -42,71 +43,77 @@ def purchase(
     )
 
 
-def why_not_sold(event_id, user_id) -> dict:
+def why_not_sold(*, event_id, user_id) -> dict:
     """The buyer's token_version (None: no such account) and the event's remaining,
     max_per_order and closed (all None: no such event)."""
-    return db.current().one(WHY_NOT_SOLD, event_id=str(event_id), user_id=str(user_id))
+    return db.current().one(WHY_NOT_SOLD, event_id=event_id, user_id=user_id)
 
 
-def get(order_id) -> dict | None:
-    return db.current().one(GET, id=str(order_id))
+def get(*, order_id) -> dict | None:
+    return db.current().one(GET, id=order_id)
 
 
-def list_for_user(user_id, limit: int, offset: int) -> list[dict]:
-    return db.current().all(LIST_FOR_USER, user_id=str(user_id), limit=limit, offset=offset)
+def list_for_user(*, user_id, limit: int, offset: int) -> list[dict]:
+    return db.current().all(LIST_FOR_USER, user_id=user_id, limit=limit, offset=offset)
 
 
-def settle(order_id, status: str, reason: str | None) -> dict | None:
+def settle(*, order_id, status: str, reason: str | None) -> dict | None:
     """Apply PAID/REJECTED to a PENDING order; None if it was not PENDING (or missing)."""
-    return db.current().one(SETTLE, order_id=str(order_id), status=status, reason=reason)
+    return db.current().one(SETTLE, order_id=order_id, status=status, reason=reason)
 
 
-def pay_after_expiry(order_id, reason: str | None) -> dict | None:
+def pay_after_expiry(*, order_id, reason: str | None) -> dict | None:
     """PAID for an EXPIRED order: `honoured` is True if the tickets could be re-reserved."""
-    return db.current().one(PAY_AFTER_EXPIRY, order_id=str(order_id), reason=reason)
+    return db.current().one(PAY_AFTER_EXPIRY, order_id=order_id, reason=reason)
 
 
-def cancel(order_id, user_id) -> dict | None:
+def cancel(*, order_id, user_id) -> dict | None:
     """Cancel the caller's PENDING order; None if not theirs or not PENDING."""
-    return db.current().one(CANCEL, order_id=str(order_id), user_id=str(user_id))
+    return db.current().one(CANCEL, order_id=order_id, user_id=user_id)
 
 
-def status_of(order_id) -> str | None:
-    row = db.current().one(STATUS, id=str(order_id))
+def status_of(*, order_id) -> str | None:
+    row = db.current().one(STATUS, id=order_id)
     return row and row["status"]
 
 
-def expire_due(batch_size: int = 500) -> dict:
+def expire_due(*, batch_size: int = 500) -> dict:
     return db.current().one(EXPIRE_DUE, batch_size=batch_size)
 
 
-def find_idempotency_key(user_id, key: str) -> dict | None:
-    return db.current().one(FIND_IDEMPOTENCY_KEY, user_id=str(user_id), key=key)
+def find_idempotency_key(*, user_id, key: str) -> dict | None:
+    return db.current().one(FIND_IDEMPOTENCY_KEY, user_id=user_id, key=key)
 
 
-def record_idempotent_error(user_id, key, request_hash, status: int, body: str) -> bool:
-    """Store the error a keyed purchase got; False if another request already owns the key."""
+def record_idempotent_error(
+    *, user_id, key: str, request_hash: str, response_status: int, response_body: str
+) -> bool:
+    """Store the problem a keyed purchase got (JSON); False if another request already
+    owns the key."""
     row = db.current().one(
         RECORD_IDEMPOTENT_ERROR,
-        user_id=str(user_id),
+        user_id=user_id,
         key=key,
         request_hash=request_hash,
-        response_status=status,
-        response_body=body,
+        response_status=response_status,
+        response_body=response_body,
     )
     return row is not None
 
 
-def store_idempotent_response(user_id, key, order_id, status: int, body: str) -> None:
+def store_idempotent_response(
+    *, user_id, key: str, order_id, response_status: int, response_body: str
+) -> None:
+    """Store the order a keyed purchase sold (JSON), for replays."""
     db.current().execute(
         STORE_IDEMPOTENT_RESPONSE,
-        user_id=str(user_id),
+        user_id=user_id,
         key=key,
-        order_id=str(order_id),
-        response_status=status,
-        response_body=body,
+        order_id=order_id,
+        response_status=response_status,
+        response_body=response_body,
     )
 
 
-def prune_idempotency_keys(retention_seconds: int) -> int:
+def prune_idempotency_keys(*, retention_seconds: int) -> int:
     return db.current().execute(PRUNE_IDEMPOTENCY_KEYS, retention_seconds=retention_seconds)

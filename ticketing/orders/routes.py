@@ -4,7 +4,20 @@ from flask.views import MethodView
 
 from ticketing import security
 from ticketing.api import Blueprint, page_items, page_window
-from ticketing.orders import idempotency, repository, service
+from ticketing.errors import (
+    EVENT_CLOSED,
+    IDEMPOTENCY_KEY_REUSED,
+    INVALID_TRANSITION,
+    MALFORMED_REQUEST,
+    NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
+    SERVICE_UNAVAILABLE,
+    SOLD_OUT,
+    UNSUPPORTED_MEDIA_TYPE,
+    VALIDATION_ERROR,
+    ApiError,
+)
+from ticketing.orders import service
 from ticketing.orders.schemas import OrderOut, PurchaseHeaders, PurchaseIn, order_location
 
 blp = Blueprint("orders", __name__, description="Buying tickets")
@@ -25,15 +38,15 @@ class Orders(MethodView):
     @blp.arguments(PurchaseIn, example={"event_id": "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f", "quantity": 2})
     @blp.response(201, OrderOut, headers={**LOCATION, **REPLAYED})
     @blp.problems(
-        "malformed-request",
-        "unsupported-media-type",
-        "not-found",
-        "sold-out",
-        "event-closed",
-        "validation-error",
-        "idempotency-key-reused",
-        "payload-too-large",
-        "service-unavailable",
+        MALFORMED_REQUEST,
+        UNSUPPORTED_MEDIA_TYPE,
+        NOT_FOUND,
+        SOLD_OUT,
+        EVENT_CLOSED,
+        VALIDATION_ERROR,
+        IDEMPOTENCY_KEY_REUSED,
+        PAYLOAD_TOO_LARGE,
+        SERVICE_UNAVAILABLE,
     )
     def post(self, headers, body):
         """Buy tickets: a PENDING order holding `quantity` tickets until it is paid or its hold expires.
@@ -44,19 +57,24 @@ class Orders(MethodView):
         when an `Idempotency-Key` is reused with a different body.
         """
         principal = security.current_principal()
-        key = headers["idempotency_key"]
-        if key is not None:
-            return idempotency.purchase(principal, body["event_id"], body["quantity"], key)
-        order = service.purchase(principal, body["event_id"], body["quantity"])
-        return order, 201, {"Location": order_location(order["id"])}
+        answer = service.purchase(
+            principal,
+            event_id=body["event_id"],
+            quantity=body["quantity"],
+            idempotency_key=headers["idempotency_key"],
+        )
+        response_headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+        if answer.problem is not None:
+            raise ApiError.from_body(answer.problem, headers=response_headers)
+        response_headers["Location"] = order_location(answer.order["id"])
+        return answer.order, 201, response_headers
 
     @blp.auth()
     @blp.response(200, OrderOut(many=True))
     @blp.paginate()
     def get(self, pagination_parameters):
         """The caller's orders, newest first (ties by id), each with its event and tickets"""
-        principal = security.current_principal()
-        rows = repository.list_for_user(principal.id, **page_window(pagination_parameters))
+        rows = service.list_mine(security.current_principal(), **page_window(pagination_parameters))
         return page_items(rows, pagination_parameters)
 
 
@@ -64,7 +82,7 @@ class Orders(MethodView):
 class Order(MethodView):
     @blp.auth()
     @blp.response(200, OrderOut)
-    @blp.problems("not-found")
+    @blp.problems(NOT_FOUND)
     def get(self, order_id):
         """One of the caller's orders (admins: any order); anyone else's answers 404"""
         return service.visible_order(security.current_principal(), order_id)
@@ -74,7 +92,7 @@ class Order(MethodView):
 class CancelOrder(MethodView):
     @blp.auth()
     @blp.response(200, OrderOut)
-    @blp.problems("not-found", "invalid-transition")
+    @blp.problems(NOT_FOUND, INVALID_TRANSITION)
     def post(self, order_id):
         """Cancel your own PENDING order; its tickets go back on sale.
 

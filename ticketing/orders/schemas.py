@@ -2,12 +2,12 @@ import marshmallow as ma
 from flask import request
 from marshmallow import fields, validate
 
-from ticketing.api import Money, Schema, UtcDateTime
+from ticketing.api import API_PREFIX, Money, Schema, UtcDateTime
 
 
 def order_location(order_id) -> str:
     """The Location of an order (formatted here: url_for costs ~3% of a purchase's CPU)."""
-    return f"{request.script_root}/api/v1/orders/{order_id}"
+    return f"{request.script_root}{API_PREFIX}/orders/{order_id}"
 
 
 MONEY_DOC = {"type": "string", "format": "decimal", "example": "100.00"}

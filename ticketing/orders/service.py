@@ -2,35 +2,73 @@
 'the statement changed nothing' into the right answer and keeps other people's orders
 invisible. See docs/orders.md for the diagram."""
 
+from __future__ import annotations
+
 from flask import current_app
-from psycopg2.errors import ForeignKeyViolation
+from psycopg2.errors import ForeignKeyViolation, UniqueViolation
 
 from ticketing import security
-from ticketing.errors import ApiError, NotFound, Unauthorized, ValidationFailed
-from ticketing.orders import repository
+from ticketing.attempts import act_then_explain
+from ticketing.errors import (
+    EVENT_CLOSED,
+    INVALID_TRANSITION,
+    PAYMENT_AFTER_EXPIRY,
+    SOLD_OUT,
+    ApiError,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
+from ticketing.orders import idempotency, repository
+from ticketing.orders.idempotency import Answer
 from ticketing.security import Principal
 
+NO_ORDER = "No order with this id"
 
-def purchase(principal: Principal, event_id, quantity: int, idempotency_key=None, request_hash=None) -> dict:
+
+def purchase(principal: Principal, *, event_id, quantity: int, idempotency_key: str | None = None) -> Answer:
+    """Sell `quantity` tickets: the new PENDING order, or (with a key already used for
+    this request) the first answer again. Raises the reason when nothing was sold."""
+    if idempotency_key is None:
+        return Answer(order=_sell(principal, event_id=event_id, quantity=quantity))
+    # Optimistic: no lookup first. A used key makes the purchase statement fail and roll
+    # back (the key's unique index), and only then is the stored answer read. The statement
+    # also checks the token, so a revoked token never reads a stored answer.
+    digest = idempotency.request_hash(event_id, quantity)
+    try:
+        order = _sell(principal, event_id=event_id, quantity=quantity, key=idempotency_key, digest=digest)
+    except UniqueViolation:  # a concurrent request with this key sold first
+        return idempotency.replay(principal, idempotency_key, digest)
+    except ApiError as error:
+        if error.status not in (404, 409, 422):
+            raise  # not an answer about this purchase (auth, outage): don't remember it
+        if idempotency.remember_problem(principal, idempotency_key, digest, error):
+            raise
+        return idempotency.replay(principal, idempotency_key, digest)
+    idempotency.remember_order(principal, idempotency_key, order)
+    return Answer(order=order)
+
+
+def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=None) -> dict:
     hold_seconds = current_app.config["SETTINGS"].order_hold_seconds
-    # The second attempt covers capacity released between a failed purchase and its
-    # explanation (a rejected payment), so the answer never contradicts itself.
-    for _ in range(2):
+    event = {}
+
+    def act():
         try:
-            order = repository.purchase(
-                principal.id,
-                principal.token_version,
-                event_id,
-                quantity,
-                hold_seconds,
-                idempotency_key,
-                request_hash,
+            return repository.purchase(
+                user_id=principal.id,
+                token_version=principal.token_version,
+                event_id=event_id,
+                quantity=quantity,
+                hold_seconds=hold_seconds,
+                idempotency_key=key,
+                request_hash=digest,
             )
         except ForeignKeyViolation:  # a valid token whose account no longer exists
             raise Unauthorized("This account no longer exists") from None
-        if order is not None:
-            return order
-        event = repository.why_not_sold(event_id, principal.id)
+
+    def explain():
+        event.update(repository.why_not_sold(event_id=event_id, user_id=principal.id))
         # The route skipped the token lookup (the purchase statement checked it): first
         # find out whether the token was the reason nothing was sold.
         security.check_not_revoked(principal, event["token_version"])
@@ -41,61 +79,76 @@ def purchase(principal: Principal, event_id, quantity: int, idempotency_key=None
                 {"quantity": [f"At most {event['max_per_order']} tickets per order for this event."]}
             )
         if event["closed"]:
-            raise ApiError("This event has already started; tickets are no longer sold", kind="event-closed")
+            raise ApiError("This event has already started; tickets are no longer sold", kind=EVENT_CLOSED)
         if event["remaining"] < quantity:
             left = event["remaining"]
             detail = (
                 "No tickets left for this event" if left == 0 else f"Only {left} tickets left for this event"
             )
-            raise ApiError(detail, kind="sold-out", remaining=left)
-    raise ApiError("Tickets are selling fast; try again", kind="sold-out", remaining=event["remaining"])
+            raise ApiError(detail, kind=SOLD_OUT, remaining=left)
+        return None  # capacity came back in between (a rejected payment): try again
+
+    return act_then_explain(
+        act,
+        explain,
+        attempts=2,
+        gave_up=lambda: ApiError(
+            "Tickets are selling fast; try again", kind=SOLD_OUT, remaining=event["remaining"]
+        ),
+    )
+
+
+def list_mine(principal: Principal, *, limit: int, offset: int) -> list[dict]:
+    return repository.list_for_user(user_id=principal.id, limit=limit, offset=offset)
 
 
 def visible_order(principal: Principal, order_id) -> dict:
     """The order, if the caller owns it or is an admin; otherwise 404 as if it did not exist."""
-    order = repository.get(order_id)
-    if order is None or (str(order["user_id"]) != principal.id and not principal.is_admin):
-        raise NotFound("No order with this id")
-    return order
+    return security.visible_or_404(principal, repository.get(order_id=order_id), NO_ORDER)
 
 
 def cancel(principal: Principal, order_id) -> dict:
     """The buyer gives up a PENDING order; its tickets go back on sale."""
-    if repository.cancel(order_id, principal.id) is None:
-        order = repository.get(order_id)
-        if order is None or str(order["user_id"]) != principal.id:
-            raise NotFound("No order with this id")
+    if repository.cancel(order_id=order_id, user_id=principal.id) is None:
+        order = repository.get(order_id=order_id)
+        security.visible_or_404(principal, order, NO_ORDER, admins_see_all=False)
         raise ApiError(
-            f"The order is {order['status']}; only a PENDING order can be cancelled",
-            kind="invalid-transition",
+            f"The order is {order['status']}; only a PENDING order can be cancelled", kind=INVALID_TRANSITION
         )
-    return repository.get(order_id)
+    return repository.get(order_id=order_id)
 
 
 def settle(order_id, status: str, reason: str | None) -> None:
     """The payment provider's verdict. Safe to repeat: a verdict that is already the
     order's state, or that no longer matters, changes nothing."""
-    if repository.settle(order_id, status, reason) is not None:
-        return
-    # Not PENDING (anymore). States only move forward, so a few looks settle any race.
-    for _ in range(3):
-        current = repository.status_of(order_id)
+
+    def explain():
+        # Not PENDING (anymore). States only move forward, so a few looks settle any race.
+        current = repository.status_of(order_id=order_id)
         if current is None:
-            raise NotFound("No order with this id")
+            raise NotFound(NO_ORDER)
         if current == status:
-            return
+            return current
         if current in ("EXPIRED", "CANCELLED") and status == "REJECTED":
-            return  # the hold is already released; a failed payment changes nothing
+            return current  # the hold is already released; a failed payment changes nothing
         if current == "EXPIRED" and status == "PAID":
-            late = repository.pay_after_expiry(order_id, reason)
+            late = repository.pay_after_expiry(order_id=order_id, reason=reason)
             if late is None:
-                continue  # someone else moved the order on; look again
+                return None  # someone else moved the order on; look again
             if late["honoured"]:
-                return
+                return "PAID"
             raise ApiError(
                 "The hold expired and the tickets are no longer available; the payment was"
                 " recorded on the order for a refund",
-                kind="payment-after-expiry",
+                kind=PAYMENT_AFTER_EXPIRY,
             )
-        raise ApiError(f"The order is {current}; it cannot become {status}", kind="invalid-transition")
-    raise ApiError("The order changed while it was being settled; retry", kind="invalid-transition")
+        raise ApiError(f"The order is {current}; it cannot become {status}", kind=INVALID_TRANSITION)
+
+    act_then_explain(
+        lambda: repository.settle(order_id=order_id, status=status, reason=reason),
+        explain,
+        attempts=3,
+        gave_up=lambda: ApiError(
+            "The order changed while it was being settled; retry", kind=INVALID_TRANSITION
+        ),
+    )

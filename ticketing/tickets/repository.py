@@ -6,18 +6,18 @@ GET = sql.load("tickets/get")
 EVENT_STATS = sql.load("tickets/event_stats")
 
 
-def check_in(ticket_id) -> dict | None:
+def check_in(*, ticket_id) -> dict | None:
     """Mark a VALID ticket of a PAID order USED; None if it was not checked in now."""
-    return db.current().one(CHECK_IN, id=str(ticket_id))
+    return db.current().one(CHECK_IN, id=ticket_id)
 
 
-def check_in_state(ticket_id) -> dict | None:
-    return db.current().one(CHECK_IN_STATE, id=str(ticket_id))
+def check_in_state(*, ticket_id) -> dict | None:
+    return db.current().one(CHECK_IN_STATE, id=ticket_id)
 
 
-def get(ticket_id) -> dict | None:
-    return db.current().one(GET, id=str(ticket_id))
+def get(*, ticket_id) -> dict | None:
+    return db.current().one(GET, id=ticket_id)
 
 
-def event_stats(event_id) -> dict | None:
-    return db.current().one(EVENT_STATS, id=str(event_id))
+def event_stats(*, event_id) -> dict | None:
+    return db.current().one(EVENT_STATS, id=event_id)

@@ -4,6 +4,7 @@ from flask.views import MethodView
 
 from ticketing import security
 from ticketing.api import Blueprint
+from ticketing.errors import ALREADY_CHECKED_IN, NOT_FOUND, TICKET_CANCELLED, TICKET_NOT_PAID
 from ticketing.tickets import service
 from ticketing.tickets.schemas import CheckInOut, EventStatsOut, TicketOut
 
@@ -14,7 +15,7 @@ blp = Blueprint("tickets", __name__, description="Tickets at the door and per-ev
 class Ticket(MethodView):
     @blp.auth()
     @blp.response(200, TicketOut)
-    @blp.problems("not-found")
+    @blp.problems(NOT_FOUND)
     def get(self, ticket_id):
         """One ticket with its event; only its owner (the order's buyer) and admins see it
 
@@ -28,7 +29,7 @@ class Ticket(MethodView):
 class CheckIn(MethodView):
     @blp.auth(role="admin")
     @blp.response(200, CheckInOut)
-    @blp.problems("not-found", "already-checked-in", "ticket-cancelled", "ticket-not-paid")
+    @blp.problems(NOT_FOUND, ALREADY_CHECKED_IN, TICKET_CANCELLED, TICKET_NOT_PAID)
     def post(self, ticket_id):
         """Check a ticket in at the door (admin): a VALID ticket of a PAID order becomes USED
 
@@ -45,7 +46,7 @@ class CheckIn(MethodView):
 class EventStats(MethodView):
     @blp.auth(role="admin")
     @blp.response(200, EventStatsOut)
-    @blp.problems("not-found")
+    @blp.problems(NOT_FOUND)
     def get(self, event_id):
         """Ticket counts of one event (admin): sold, pending, paid, checked in, cancelled
 

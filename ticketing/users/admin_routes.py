@@ -3,8 +3,15 @@
 from flask.views import MethodView
 
 from ticketing.api import Blueprint, page_items, page_window
-from ticketing.errors import NotFound
-from ticketing.users import repository, service
+from ticketing.errors import (
+    EMAIL_TAKEN,
+    LAST_ADMIN,
+    MALFORMED_REQUEST,
+    NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE,
+)
+from ticketing.users import service
 from ticketing.users.schemas import AdminUserUpdateIn, UserListArgs, UserOut
 
 blp = Blueprint("admin_users", __name__, description="Accounts, for admins")
@@ -22,7 +29,9 @@ class Users(MethodView):
         `role` keeps one role; `email` keeps emails containing that text, ignoring case
         (`%` and `_` match themselves, they are not wildcards).
         """
-        rows = repository.list_page(args.get("role"), args.get("email"), **page_window(pagination_parameters))
+        rows = service.list_page(
+            role=args.get("role"), email=args.get("email"), **page_window(pagination_parameters)
+        )
         return page_items(rows, pagination_parameters)
 
 
@@ -30,24 +39,21 @@ class Users(MethodView):
 class User(MethodView):
     @blp.auth(role="admin")
     @blp.response(200, UserOut)
-    @blp.problems("not-found")
+    @blp.problems(NOT_FOUND)
     def get(self, user_id):
         """One account (admin)"""
-        user = repository.get(user_id)
-        if user is None:
-            raise NotFound("No user with this id")
-        return user
+        return service.get(user_id)
 
     @blp.auth(role="admin")
     @blp.arguments(AdminUserUpdateIn, example={"role": "admin"})
     @blp.response(200, UserOut)
     @blp.problems(
-        "malformed-request",
-        "unsupported-media-type",
-        "not-found",
-        "email-taken",
-        "last-admin",
-        "payload-too-large",
+        MALFORMED_REQUEST,
+        UNSUPPORTED_MEDIA_TYPE,
+        NOT_FOUND,
+        EMAIL_TAKEN,
+        LAST_ADMIN,
+        PAYLOAD_TOO_LARGE,
     )
     def patch(self, body, user_id):
         """Edit an account: any of `name`, `email`, `role` (admin)

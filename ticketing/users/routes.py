@@ -1,19 +1,22 @@
 """Accounts: sign up, log in, who am I, edit my account."""
 
-from flask import current_app
 from flask.views import MethodView
 
 from ticketing import security
 from ticketing.api import Blueprint
-from ticketing.errors import ApiError, Unauthorized
-from ticketing.users import repository, service
+from ticketing.errors import (
+    CURRENT_PASSWORD_REQUIRED,
+    EMAIL_TAKEN,
+    INVALID_CREDENTIALS,
+    MALFORMED_REQUEST,
+    PAYLOAD_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE,
+    WRONG_CURRENT_PASSWORD,
+)
+from ticketing.users import service
 from ticketing.users.schemas import LoginIn, MeUpdateIn, SignupIn, TokenOut, UserOut
 
 blp = Blueprint("users", __name__, description="Accounts and access tokens")
-
-
-def _settings():
-    return current_app.config["SETTINGS"]
 
 
 @blp.route("/signup")
@@ -23,39 +26,20 @@ class Signup(MethodView):
         example={"name": "Ana Souza", "email": "ana@example.com", "password": "correct horse battery"},
     )
     @blp.response(201, UserOut)
-    @blp.problems("malformed-request", "unsupported-media-type", "email-taken", "payload-too-large")
+    @blp.problems(MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, EMAIL_TAKEN, PAYLOAD_TOO_LARGE)
     def post(self, body):
         """Create a user account (role `user`)"""
-        settings = _settings()
-        password_hash = security.hash_password(body["password"], settings.bcrypt_rounds)
-        user = repository.create(body["name"], body["email"], password_hash)
-        if user is None:
-            raise ApiError("An account with this email already exists", kind="email-taken")
-        return user
+        return service.signup(**body)
 
 
 @blp.route("/login")
 class Login(MethodView):
     @blp.arguments(LoginIn, example={"email": "ana@example.com", "password": "correct horse battery"})
     @blp.response(200, TokenOut)
-    @blp.problems("malformed-request", "unsupported-media-type", "invalid-credentials", "payload-too-large")
+    @blp.problems(MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, INVALID_CREDENTIALS, PAYLOAD_TOO_LARGE)
     def post(self, body):
         """Exchange email and password for a bearer token"""
-        settings = _settings()
-        user = repository.find_for_login(body["email"])
-        ok = security.check_password(
-            body["password"], user["password_hash"] if user else None, settings.bcrypt_rounds
-        )
-        if not ok:
-            raise Unauthorized("Email or password is wrong", kind="invalid-credentials")
-        token = security.issue_token(
-            user["id"],
-            user["role"],
-            settings.jwt_secret,
-            settings.jwt_ttl_seconds,
-            version=user["token_version"],
-        )
-        return {"token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl_seconds}
+        return service.login(**body)
 
 
 @blp.route("/me")
@@ -64,10 +48,7 @@ class Me(MethodView):
     @blp.response(200, UserOut)
     def get(self):
         """The signed-in user"""
-        user = repository.get(security.current_principal().id)
-        if user is None:  # the token outlived its account
-            raise Unauthorized("This account no longer exists")
-        return user
+        return service.me(security.current_principal())
 
     @blp.auth()
     @blp.arguments(
@@ -76,12 +57,12 @@ class Me(MethodView):
     )
     @blp.response(200, UserOut)
     @blp.problems(
-        "malformed-request",
-        "unsupported-media-type",
-        "current-password-required",
-        "wrong-current-password",
-        "email-taken",
-        "payload-too-large",
+        MALFORMED_REQUEST,
+        UNSUPPORTED_MEDIA_TYPE,
+        CURRENT_PASSWORD_REQUIRED,
+        WRONG_CURRENT_PASSWORD,
+        EMAIL_TAKEN,
+        PAYLOAD_TOO_LARGE,
     )
     def patch(self, body):
         """Edit your own account: any of `name`, `email`, `password`

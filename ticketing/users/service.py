@@ -1,14 +1,25 @@
-"""Editing accounts: the rules behind PATCH /me and the admin's PATCH /users/<id>. Each
-edit is one SQL statement; this module checks the current password and turns 'the
-statement changed nothing' (or a unique violation) into the right answer."""
+"""Accounts: sign up, log in (the only places, with a password change, that run bcrypt),
+read, and edit them. Each change is one SQL statement; this module checks passwords and
+turns 'the statement changed nothing' (or a unique violation) into the right answer."""
 
 from flask import current_app
 from psycopg2.errors import UniqueViolation
 
 from ticketing import security
-from ticketing.errors import ApiError, Forbidden, NotFound, Unauthorized
+from ticketing.errors import (
+    CURRENT_PASSWORD_REQUIRED,
+    EMAIL_TAKEN,
+    INVALID_CREDENTIALS,
+    LAST_ADMIN,
+    WRONG_CURRENT_PASSWORD,
+    ApiError,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+)
 from ticketing.security import Principal
 from ticketing.users import repository
+from ticketing.users.schemas import SignupIn
 
 # Changing these needs the current password: whoever holds only a token (a stolen one,
 # an unlocked laptop) must not be able to take the account over.
@@ -16,10 +27,65 @@ SENSITIVE = ("email", "password")
 EMAIL_KEY = "users_email_lower_key"
 
 
-def _email_taken(exc: UniqueViolation) -> ApiError:
+def _email_taken() -> ApiError:
+    return ApiError("An account with this email already exists", kind=EMAIL_TAKEN)
+
+
+def _email_conflict(exc: UniqueViolation) -> ApiError:
+    """email-taken for a clash on the email index; anything else is not ours to explain."""
     if exc.diag.constraint_name != EMAIL_KEY:
         raise exc
-    return ApiError("An account with this email already exists", kind="email-taken")
+    return _email_taken()
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+def ensure_admin(email: str, name: str, password: str) -> dict:
+    """Create an admin or promote the existing account; running it twice is harmless."""
+    body = SignupIn().load({"name": name, "email": email, "password": password})
+    password_hash = security.hash_password(body["password"], _settings().bcrypt_rounds)
+    return repository.upsert_admin(name=body["name"], email=body["email"], password_hash=password_hash)
+
+
+def signup(*, name: str, email: str, password: str) -> dict:
+    password_hash = security.hash_password(password, _settings().bcrypt_rounds)
+    user = repository.create(name=name, email=email, password_hash=password_hash)
+    if user is None:
+        raise _email_taken()
+    return user
+
+
+def login(*, email: str, password: str) -> dict:
+    """A bearer token for these credentials: {token, token_type, expires_in}."""
+    settings = _settings()
+    user = repository.find_for_login(email=email)
+    ok = security.check_password(password, user["password_hash"] if user else None, settings.bcrypt_rounds)
+    if not ok:
+        raise Unauthorized("Email or password is wrong", kind=INVALID_CREDENTIALS)
+    token = security.issue_token(
+        user["id"], user["role"], settings.jwt_secret, settings.jwt_ttl_seconds, version=user["token_version"]
+    )
+    return {"token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl_seconds}
+
+
+def me(principal: Principal) -> dict:
+    user = repository.get(user_id=principal.id)
+    if user is None:  # the token outlived its account
+        raise Unauthorized("This account no longer exists")
+    return user
+
+
+def get(user_id) -> dict:
+    user = repository.get(user_id=user_id)
+    if user is None:
+        raise NotFound("No user with this id")
+    return user
+
+
+def list_page(*, role: str | None, email: str | None, limit: int, offset: int) -> list[dict]:
+    return repository.list_page(role=role, email=email, limit=limit, offset=offset)
 
 
 def update_me(principal: Principal, changes: dict) -> dict:
@@ -28,31 +94,31 @@ def update_me(principal: Principal, changes: dict) -> dict:
     A new password bumps the account's token_version: every token issued before it,
     including the one this request was made with, stops working.
     """
-    rounds = current_app.config["SETTINGS"].bcrypt_rounds
+    rounds = _settings().bcrypt_rounds
     checked_hash = None
     if any(field in changes for field in SENSITIVE):
         if "current_password" not in changes:
             raise Forbidden(
                 "Changing the email or password needs the current password (current_password)",
-                kind="current-password-required",
+                kind=CURRENT_PASSWORD_REQUIRED,
             )
-        checked_hash = repository.password_hash(principal.id)
+        checked_hash = repository.password_hash(user_id=principal.id)
         if not security.check_password(changes["current_password"], checked_hash, rounds):
-            raise Forbidden("The current password is wrong", kind="wrong-current-password")
+            raise Forbidden("The current password is wrong", kind=WRONG_CURRENT_PASSWORD)
     new_hash = security.hash_password(changes["password"], rounds) if "password" in changes else None
     try:
         user = repository.update_self(
-            principal.id,
+            user_id=principal.id,
             name=changes.get("name"),
             email=changes.get("email"),
             password_hash=new_hash,
             checked_hash=checked_hash,
         )
     except UniqueViolation as exc:
-        raise _email_taken(exc) from None
+        raise _email_conflict(exc) from None
     if user is None:
         if checked_hash is not None:  # the password changed since it was checked
-            raise Forbidden("The current password is wrong", kind="wrong-current-password")
+            raise Forbidden("The current password is wrong", kind=WRONG_CURRENT_PASSWORD)
         raise Unauthorized("The access token was revoked: its account no longer exists")
     return user
 
@@ -61,15 +127,14 @@ def admin_update(user_id, changes: dict) -> dict:
     """An admin edits any account (name, email, role). Demoting the last admin is refused."""
     try:
         user = repository.admin_update(
-            user_id, name=changes.get("name"), email=changes.get("email"), role=changes.get("role")
+            user_id=user_id, name=changes.get("name"), email=changes.get("email"), role=changes.get("role")
         )
     except UniqueViolation as exc:
-        raise _email_taken(exc) from None
+        raise _email_conflict(exc) from None
     if user is None:
-        if repository.get(user_id) is None:
-            raise NotFound("No user with this id")
+        get(user_id)  # 404 when it is gone
         raise ApiError(
             "This is the only admin; promote another account before demoting this one",
-            kind="last-admin",
+            kind=LAST_ADMIN,
         )
     return user

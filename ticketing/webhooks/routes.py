@@ -6,7 +6,18 @@ from flask import current_app, request
 from flask.views import MethodView
 
 from ticketing.api import Blueprint
-from ticketing.errors import ServiceUnavailable, Unauthorized
+from ticketing.errors import (
+    INVALID_TRANSITION,
+    INVALID_WEBHOOK_SECRET,
+    MALFORMED_REQUEST,
+    NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
+    PAYMENT_AFTER_EXPIRY,
+    SERVICE_UNAVAILABLE,
+    UNSUPPORTED_MEDIA_TYPE,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from ticketing.orders import service
 from ticketing.orders.schemas import SettleIn
 
@@ -19,23 +30,21 @@ def require_webhook_secret():
         raise ServiceUnavailable("The payment webhook is not configured (WEBHOOK_SECRET)")
     given = request.headers.get("X-Webhook-Secret", "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized("Missing or wrong X-Webhook-Secret", kind="invalid-webhook-secret", headers={})
+        raise Unauthorized("Missing or wrong X-Webhook-Secret", kind=INVALID_WEBHOOK_SECRET, headers={})
 
 
 @blp.route("/orders/<uuid:order_id>/status")
 class OrderStatus(MethodView):
-    @blp.guard(
-        require_webhook_secret, ["invalid-webhook-secret", "service-unavailable"], {"webhookSecret": []}
-    )
+    @blp.guard(require_webhook_secret, [INVALID_WEBHOOK_SECRET, SERVICE_UNAVAILABLE], {"webhookSecret": []})
     @blp.arguments(SettleIn, example={"status": "REJECTED", "reason": "card declined"})
     @blp.response(204)
     @blp.problems(
-        "malformed-request",
-        "unsupported-media-type",
-        "not-found",
-        "invalid-transition",
-        "payment-after-expiry",
-        "payload-too-large",
+        MALFORMED_REQUEST,
+        UNSUPPORTED_MEDIA_TYPE,
+        NOT_FOUND,
+        INVALID_TRANSITION,
+        PAYMENT_AFTER_EXPIRY,
+        PAYLOAD_TOO_LARGE,
     )
     def post(self, body, order_id):
         """Settle an order (payment provider only, `X-Webhook-Secret`).

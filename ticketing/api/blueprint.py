@@ -1,0 +1,114 @@
+"""flask-smorest's Api and Blueprint, customised once: problem+json errors, auth, docs."""
+
+from __future__ import annotations
+
+import http
+from functools import wraps
+
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from flask_smorest import Api as _Api
+from flask_smorest import Blueprint as _Blueprint
+from flask_smorest.pagination import PaginationMetadataSchema
+from flask_smorest.utils import prepare_response
+
+from ticketing import errors, security
+from ticketing.api.parser import JsonBodyParser
+from ticketing.api.problems import ProblemSchema, problem_example
+from ticketing.errors import PROBLEM_CONTENT_TYPE, Kind
+
+
+class _Converter(OpenAPIConverter):
+    def schema2jsonschema(self, schema):
+        return {**super().schema2jsonschema(schema), **getattr(schema, "JSON_SCHEMA", {})}
+
+
+class _MarshmallowPlugin(MarshmallowPlugin):
+    Converter = _Converter
+
+
+class Api(_Api):
+    def _init_spec(self, **kwargs):
+        kwargs["marshmallow_plugin"] = kwargs.get("marshmallow_plugin") or _MarshmallowPlugin()
+        super()._init_spec(**kwargs)
+
+    def _register_pagination_header(self):
+        # X-Pagination is JSON text; OpenAPI says so with `content`. A bare `schema: object`
+        # would mean the `simple` style instead: "total,3,page,1".
+        header = {
+            "description": "Pagination metadata, as JSON",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
+        }
+        self.spec.components.header("PAGINATION", header, lazy=True)
+
+    def _register_responses(self):
+        # The components flask-smorest references (422 from @arguments, "default", ...)
+        # are problem+json, because that is what every error really is.
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = ProblemSchema
+                prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Error (problem details)", "schema": ProblemSchema}
+        prepare_response(default, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
+
+class Blueprint(_Blueprint):
+    ARGUMENTS_PARSER = JsonBodyParser()
+
+    def arguments(self, schema, **kwargs):
+        # webargs builds a new instance of a schema *class* on every request: build it once.
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+
+    def problems(self, *kinds: Kind):
+        """Document the problem types a route can answer, grouped by status."""
+        by_status: dict[int, list[Kind]] = {}
+        for kind in kinds:
+            by_status.setdefault(kind.status, []).append(kind)
+
+        def decorator(func):
+            for status, group in by_status.items():
+                examples = {str(k): {"value": problem_example(k)} for k in group}
+                func = self.alt_response(
+                    status,
+                    schema=ProblemSchema,
+                    content_type=PROBLEM_CONTENT_TYPE,
+                    description=" or ".join(k.title for k in group)
+                    + " ("
+                    + ", ".join(f"`{k.uri}`" for k in group)
+                    + ")",
+                    examples=examples,
+                )(func)
+            return func
+
+        return decorator
+
+    def guard(self, check, kinds, security_requirement):
+        """Run `check()` before the body is parsed, and document its errors and scheme."""
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kwargs):
+                check()
+                return func(*args, **kwargs)
+
+            wrapper = self.problems(*kinds)(wrapper)
+            return self.doc(security=[security_requirement])(wrapper)
+
+        return decorator
+
+    def auth(self, role: str | None = None, revocation_in_sql: bool = False):
+        """Require a valid, unrevoked bearer token (and a role); documents 401/403 on the route.
+
+        Revocation (and the role) are checked against the database before the view, with
+        one small query. `revocation_in_sql=True` skips that query: the view's own SQL
+        statement must check the token version instead (the purchase, a hot path, does).
+        """
+        if role and revocation_in_sql:
+            raise ValueError("a role check needs the role from the database; keep the lookup")
+        kinds = [errors.UNAUTHORIZED] + ([errors.FORBIDDEN] if role else [])
+        return self.guard(lambda: security.authenticate(role, revocation_in_sql), kinds, {"bearerAuth": []})
