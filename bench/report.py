@@ -1,0 +1,147 @@
+"""Step 7: a summary, also written to bench/out/result-<timestamp>.json, and the verdict."""
+
+import json
+import os
+import platform
+import re
+import subprocess
+
+from bench import OUT_DIR
+from bench.database import scalar
+from ticketing.config import REPO_ROOT
+
+EXPECTED_STATUSES = ("201", "409")  # sold, or sold out / over the limit
+
+
+def api_figures(wrk_result: dict, server_statuses: dict[str, int], *, new_orders: int, duration: int) -> dict:
+    """One measured API run: wrk's figures, purchases from the database, statuses both ways."""
+    figures = dict(wrk_result)
+    wrk_statuses = figures.pop("statuses")
+    others = {k: v for k, v in wrk_statuses.items() if k not in EXPECTED_STATUSES}
+    figures.update(
+        new_orders=new_orders,
+        purchases_per_s=new_orders / duration,
+        status_201=int(wrk_statuses.get("201", 0)),
+        status_409=int(wrk_statuses.get("409", 0)),
+        status_other=sum(map(int, others.values())),
+        other_statuses=others,
+        server_statuses=server_statuses,
+    )
+    return figures
+
+
+def machine_info(conn) -> dict:
+    with open("/proc/meminfo") as meminfo:
+        mem_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo.read()).group(1))
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "postgresql": scalar(conn, "SHOW server_version"),
+        "fsync": scalar(conn, "SHOW fsync"),
+        "synchronous_commit": scalar(conn, "SHOW synchronous_commit"),
+        "python": platform.python_version(),
+        "wrk": (wrk_version.stdout + wrk_version.stderr).split("\n")[0].strip(),
+    }
+
+
+def ratio(a, b):
+    return round(a / b, 2) if a and b else None
+
+
+def assemble(*, stamp: str, machine: dict, settings: dict, api_runs: dict, ceilings: dict) -> dict:
+    api, a, b = api_runs["api"], ceilings["purchase"], ceilings["textbook"]
+    return {
+        "timestamp": stamp,
+        "machine": machine,
+        "settings": settings,
+        "api": api,
+        "api_runs": api_runs,
+        "oversell_check": api["oversell_check"],
+        "pgbench_purchase_sql": a,
+        "pgbench_textbook": b,
+        "ratios": {
+            "api_over_purchase_sql": ratio(api["purchases_per_s"], a["tps"]),
+            "api_over_textbook": ratio(api["purchases_per_s"], b["tps"]),
+        },
+        "result_file": str((OUT_DIR / f"result-{stamp}.json").relative_to(REPO_ROOT)),
+    }
+
+
+def write(result: dict) -> None:
+    (REPO_ROOT / result["result_file"]).write_text(json.dumps(result, indent=2, default=str) + "\n")
+
+
+def verdict(check: dict) -> str:
+    return "PASS" if check["pass"] else "FAIL"
+
+
+def pgbench_line(run: dict, clients: int) -> str:
+    line = (
+        f"{run['tps']} tps at {clients} clients, -M {run.get('mode')}"
+        f" (avg {run['latency_avg_ms']} ms, {run['orders']} orders)"
+    )
+    return line + (f"  ERROR {run['error']}" if run["error"] else "")
+
+
+def print_summary(r: dict) -> None:
+    m, s, api, checks = r["machine"], r["settings"], r["api"], r["api"]["oversell_check"]
+    a, b = r["pgbench_purchase_sql"], r["pgbench_textbook"]
+    lines = [
+        "",
+        "=" * 78,
+        f"purchase benchmark  ({r['timestamp']})",
+        "=" * 78,
+        f"machine      nproc {m['nproc']}, {m['memory_gib']} GiB, PostgreSQL {m['postgresql']}"
+        f" (fsync={m['fsync']}, synchronous_commit={m['synchronous_commit']}), Python {m['python']},"
+        f" {m['wrk']}",
+        f"settings     {s['workers']} workers x {s['worker_class']} x {s['threads']} threads,"
+        f" DB_POOL_SIZE {s['pool_size']} -> DB concurrency {s['db_concurrency']};"
+        f" wrk -t{s['wrk_threads']} -c{s['connections']} -d{s['duration']}s, {s['users']} users",
+        f"API          {api['purchases_per_s']:.0f} purchases/s ({api['new_orders']} orders in"
+        f" {s['duration']} s), {api['requests_per_s']} requests/s",
+        f"latency      p50 {api.get('p50_ms')} ms, p90 {api.get('p90_ms')} ms, p99 {api.get('p99_ms')} ms"
+        " (wrk is closed-loop: tail latency hides coordinated omission)",
+        f"statuses     wrk: 201={api['status_201']} 409={api['status_409']} other={api['status_other']}"
+        f" {api['other_statuses'] or ''} socket errors={api['socket_errors']};"
+        f" server log: {api['server_statuses']}",
+        f"oversell     {verdict(checks)}: capacity-remaining"
+        f" {checks['capacity_minus_remaining']} = live tickets {checks['live_tickets']},"
+        f" invariant violations {checks['invariant_violations']}, server 201s = new orders:"
+        f" {checks['server_201_equals_new_orders']}, wrk 201s <= new orders <= wrk 201s + connections:"
+        f" {checks['wrk_201_within_new_orders']}",
+        *[
+            f"{label:<22} {run['purchases_per_s']:.0f} purchases/s"
+            f" ({run['purchases_per_s'] / api['purchases_per_s']:.2f} x api),"
+            f" p50 {run.get('p50_ms')} ms, p99 {run.get('p99_ms')} ms,"
+            f" oversell {verdict(run['oversell_check'])}"
+            for label, run in r["api_runs"].items()
+            if label != "api"
+        ],
+        f"pgbench (a)  sql/orders/purchase.sql: {pgbench_line(a, s['db_concurrency'])}",
+        f"pgbench (b)  bench/textbook.sql:      {pgbench_line(b, s['db_concurrency'])}",
+        f"ratios       API/(a) = {r['ratios']['api_over_purchase_sql']},"
+        f" API/(b) = {r['ratios']['api_over_textbook']}",
+        f"result       {r['result_file']}",
+        "=" * 78,
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def failures(r: dict) -> list[str]:
+    """Any oversell, any status other than 201/409, any socket error, any pgbench error."""
+    found = []
+    for label, run in r["api_runs"].items():
+        if not run["oversell_check"]["pass"]:
+            found.append(f"{label}: oversell check FAILED")
+        if run["status_other"] or any(k not in EXPECTED_STATUSES for k in run["server_statuses"]):
+            found.append(
+                f"{label}: statuses other than 201/409:"
+                f" wrk {run['other_statuses']}, server {run['server_statuses']}"
+            )
+        if any(run["socket_errors"].values()):
+            found.append(f"{label}: wrk socket errors: {run['socket_errors']}")
+    for label, run in (("(a)", r["pgbench_purchase_sql"]), ("(b)", r["pgbench_textbook"])):
+        if run["error"]:
+            found.append(f"pgbench {label}: {run['error']}")
+    return found

@@ -1,0 +1,129 @@
+"""Step 2: the API under gunicorn with production settings (WEB_CONCURRENCY, DB_POOL_SIZE,
+GUNICORN_WORKER_CLASS and GUNICORN_THREADS pass through from the environment)."""
+
+import json
+import os
+import runpy
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench import OUT_DIR
+from ticketing.config import REPO_ROOT, load_settings
+
+START_TIMEOUT_S = 60
+
+
+def production_env(*, database_url: str, jwt_secret: str) -> dict:
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "JWT_SECRET": jwt_secret,
+        "WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "DATABASE_URL": database_url,
+        "PORT": str(free_port()),
+        "HOST": "127.0.0.1",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def effective_settings(env: dict) -> dict:
+    """Workers, class, threads and pool size as gunicorn.conf.py and ticketing.config see them."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        conf = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
+        app_settings = load_settings(env)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    worker_class = conf["worker_class"]
+    if worker_class == "sync" and conf["threads"] > 1:  # gunicorn switches to gthread itself
+        worker_class = "gthread"
+    per_worker = min(conf["threads"] if worker_class == "gthread" else 1, app_settings.db_pool_size)
+    return {
+        "workers": conf["workers"],
+        "worker_class": worker_class,
+        "threads": conf["threads"],
+        "pool_size": app_settings.db_pool_size,
+        "db_concurrency": conf["workers"] * per_worker,
+        "hold_seconds": app_settings.order_hold_seconds,
+    }
+
+
+@contextmanager
+def running(env: dict) -> Iterator[tuple[str, Path]]:
+    """gunicorn with `env`, up and answering /healthz: its base URL and its JSON request log."""
+    log_path = OUT_DIR / "gunicorn.log"  # the app's JSON request log (stdout)
+    err_path = OUT_DIR / "gunicorn.err"
+    log_path.write_bytes(b"")
+    err_path.write_bytes(b"")
+    base_url = f"http://127.0.0.1:{env['PORT']}"
+    proc = start(env, log_path, err_path, base_url)
+    try:
+        print(f"API up on {base_url} (request log {log_path.relative_to(REPO_ROOT)})", flush=True)
+        yield base_url, log_path
+    finally:
+        stop(proc)
+
+
+def start(env: dict, log_path: Path, err_path: Path, base_url: str) -> subprocess.Popen:
+    with open(log_path, "ab") as log, open(err_path, "ab") as err:  # O_APPEND: many workers
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=err,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {proc.returncode}:\n{err_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop(proc)
+    raise SystemExit(f"gunicorn did not answer /healthz within {START_TIMEOUT_S} s; see {err_path}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def logged_statuses(log_path: Path, offset: int, *, method: str, path: str) -> dict[str, int]:
+    """Statuses of `method path` in the app's JSON request log, from byte `offset`."""
+    counts: dict[str, int] = {}
+    with open(log_path, "rb") as log:
+        log.seek(offset)
+        for line in log:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("method") == method and entry.get("path") == path:
+                status = str(entry.get("status"))
+                counts[status] = counts.get(status, 0) + 1
+    return counts
