@@ -1,35 +1,27 @@
-"""Fixtures: a real PostgreSQL test database, the app, clients, users and a live gunicorn.
+"""Fixtures: a real PostgreSQL test database, the app, clients, users and live gunicorns.
 
 The tests use their own database (`ticketing_test` on the embedded server, or
 `<DATABASE_URL's database>_test`, or TEST_DATABASE_URL), never the one `make run` serves.
 Tables are emptied before each test.
+
+What the tests share besides fixtures (timeouts, servers, races, checks) is in tests/support/.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import socket
-import subprocess
-import sys
 import time
+import uuid
 from dataclasses import replace
-from pathlib import Path
 
 import psycopg2
 import pytest
-import requests
 
+from tests.support.samples import EVENT, JWT_SECRET, WEBHOOK, WEBHOOK_SECRET
+from tests.support.servers import start_gunicorn
 from ticketing import create_app, devdb, security
 from ticketing.config import Settings
-from ticketing.sql import path_of, to_psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
-WEBHOOK_SECRET = "test-webhook-secret"
-WEBHOOK = {"X-Webhook-Secret": WEBHOOK_SECRET}
-# sql/orders/invariant_violations.sql: no rows means no ticket oversold or lost
-INVARIANT = to_psycopg(path_of("orders/invariant_violations").read_text())
 TABLES = ["idempotency_keys", "tickets", "orders", "events", "users"]
 
 
@@ -145,6 +137,16 @@ class Users:
     def token(self, user_id, role="user", **kwargs):
         return security.issue_token(user_id, role, JWT_SECRET, 3600, **kwargs)
 
+    def many_headers(self, count):
+        """`count` buyers made in one statement (no usable password): their auth headers."""
+        rows = self.sql.all(
+            "INSERT INTO users (name, email, password_hash)"
+            " SELECT 'Buyer ' || n, 'rush-' || %s || '-' || n || '@example.com', 'x'"
+            " FROM generate_series(1, %s) AS n RETURNING id",
+            (uuid.uuid4().hex, count),
+        )
+        return [{"Authorization": f"Bearer {self.token(str(r['id']))}"} for r in rows]
+
 
 @pytest.fixture
 def users(sql, settings):
@@ -159,19 +161,6 @@ def admin(users):
 @pytest.fixture
 def buyer(users):
     return users.create(name="Buyer")
-
-
-EVENT = {
-    "name": "Rock in Rio",
-    "location": "Rio de Janeiro",
-    "organization": "Live Nation",
-    "rating": "Livre",
-    "date": "2030-10-10T00:00:00Z",
-    "capacity": 100,
-    "price": 100.0,
-    "image_url": "http://example.com/image.jpg",
-    "description": "The biggest music festival in Latin America",
-}
 
 
 @pytest.fixture
@@ -201,74 +190,13 @@ def buy(client, buyer):
 
 @pytest.fixture
 def settle(client):
-    """The payment provider's webhook."""
+    """The payment provider's webhook (through another app's test client if given)."""
 
-    def post(order_id, status, reason=None, headers=WEBHOOK):
+    def post(order_id, status, reason=None, headers=WEBHOOK, through=None):
         body = {"status": status} if reason is None else {"status": status, "reason": reason}
-        return client.post(f"/api/v1/orders/{order_id}/status", json=body, headers=headers)
+        return (through or client).post(f"/api/v1/orders/{order_id}/status", json=body, headers=headers)
 
     return post
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, url, process, log):
-        self.url = url
-        self.process = process
-        self.log = log
-
-    def __call__(self, path):
-        return self.url + path
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
-def start_gunicorn(database_url, folder: Path, **env_overrides) -> LiveServer:
-    """The app under gunicorn (several workers) in a subprocess, ready to serve."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "JWT_SECRET": JWT_SECRET,
-        "WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "BCRYPT_ROUNDS": "4",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "3",
-        "DB_POOL_SIZE": "2",
-        "DEV_DATA_DIR": str(folder),
-        **env_overrides,
-    }
-    log = open(folder / "gunicorn.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    server = LiveServer(f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(server("/healthz"), timeout=1).status_code == 200:
-                return server
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            server.stop()
-            raise RuntimeError(f"gunicorn did not start; see {log.name}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
@@ -278,3 +206,20 @@ def live_server(database_url, tmp_path_factory):
     server = start_gunicorn(database_url, tmp_path_factory.mktemp("live"), EXPIRY_SWEEP_MS="0")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def gunicorn(database_url, tmp_path):
+    """gunicorn(**env_overrides): a gunicorn of this test's own (see start_gunicorn), with
+    some of its environment changed; stopped when the test ends."""
+    servers = []
+
+    def start(**env_overrides):
+        folder = tmp_path / f"gunicorn-{len(servers)}"
+        folder.mkdir()
+        servers.append(start_gunicorn(database_url, folder, **env_overrides))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

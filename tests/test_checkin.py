@@ -1,34 +1,24 @@
 """Tickets at the door: check-in exactly once, the owner's view, per-event counts."""
 
-import threading
 import uuid
 from datetime import datetime
 
 import pytest
-import requests
 
-from tests.conftest import WEBHOOK_SECRET
-
-WEBHOOK = {"X-Webhook-Secret": WEBHOOK_SECRET}
+from tests.support.concurrency import rush
+from tests.support.samples import WEBHOOK
 
 
 @pytest.fixture
-def order(client, buyer):
+def order(buy, settle):
     """An order of `quantity` tickets, settled PAID/REJECTED when `status` says so."""
 
     def make(event_id, quantity=1, status="PAID", user=None):
-        response = client.post(
-            "/api/v1/orders",
-            json={"event_id": event_id, "quantity": quantity},
-            headers=(user or buyer)["headers"],
-        )
+        response = buy(event_id, quantity, user=user)
         assert response.status_code == 201, response.json
         created = response.json
         if status != "PENDING":
-            settled = client.post(
-                f"/api/v1/orders/{created['id']}/status", json={"status": status}, headers=WEBHOOK
-            )
-            assert settled.status_code == 204
+            assert settle(created["id"], status).status_code == 204
         return created
 
     return make
@@ -125,23 +115,14 @@ def test_simultaneous_scans_check_in_once(live_server, make_event, order, admin,
     """Several scanners read the same ticket at the same instant: exactly one 200."""
     ticket_id = order(make_event()["id"])["tickets"][0]["id"]
     scanners = 8
-    barrier = threading.Barrier(scanners)
-    results = [None] * scanners
 
-    def scan(i):
-        with requests.Session() as session:
-            barrier.wait()
-            response = session.post(
-                live_server(f"/api/v1/tickets/{ticket_id}/check-in"), headers=admin["headers"], timeout=30
-            )
-            results[i] = (response.status_code, response.json())
+    def scan(i, session):
+        response = live_server.post(
+            f"/api/v1/tickets/{ticket_id}/check-in", session=session, headers=admin["headers"]
+        )
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=scan, args=(i,)) for i in range(scanners)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads)
+    results = rush(scanners, scan)
 
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] + [409] * (scanners - 1), results

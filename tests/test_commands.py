@@ -3,6 +3,7 @@
 import bcrypt
 import pytest
 
+from tests.support.api import login
 from ticketing.commands import bootstrap_admin_from_env
 from ticketing.config import ConfigError
 
@@ -24,10 +25,6 @@ def _rows(sql, email):
     )
 
 
-def _login(client, email, password):
-    return client.post("/api/v1/login", json={"email": email, "password": password})
-
-
 def test_create_admin(cli, sql, client):
     result = cli("--email", "root@example.com", "--name", "Root", "--password", "admin-password-1")
     assert result.exit_code == 0, result.output
@@ -36,10 +33,10 @@ def test_create_admin(cli, sql, client):
     assert row["role"] == "admin" and row["name"] == "Root"
     assert row["id"] in result.output
     assert "admin-password-1" not in row["password_hash"]
-    login = _login(client, "root@example.com", "admin-password-1")
-    assert login.status_code == 200
+    logged_in = login(client, "root@example.com", "admin-password-1")
+    assert logged_in.status_code == 200
     # The token really carries the admin role: it can publish an event.
-    headers = {"Authorization": f"Bearer {login.json['token']}"}
+    headers = {"Authorization": f"Bearer {logged_in.json['token']}"}
     assert client.get("/api/v1/me", headers=headers).json["role"] == "admin"
 
 
@@ -49,7 +46,7 @@ def test_create_admin_prompts_for_the_password(cli, sql, client):
     assert "prompted-pass" not in result.output  # hidden input is not echoed
     (row,) = _rows(sql, "prompted@example.com")
     assert row["role"] == "admin" and row["name"] == "Administrator"
-    assert _login(client, "prompted@example.com", "prompted-pass").status_code == 200
+    assert login(client, "prompted@example.com", "prompted-pass").status_code == 200
 
 
 def test_create_admin_twice_is_harmless(cli, sql, client):
@@ -60,8 +57,8 @@ def test_create_admin_twice_is_harmless(cli, sql, client):
     assert "existing password was kept" in again.output
     (row,) = _rows(sql, "root@example.com")
     assert row == first
-    assert _login(client, "root@example.com", "admin-password-1").status_code == 200
-    assert _login(client, "root@example.com", "another-password").status_code == 401
+    assert login(client, "root@example.com", "admin-password-1").status_code == 200
+    assert login(client, "root@example.com", "another-password").status_code == 401
 
 
 def test_create_admin_promotes_an_existing_user(cli, sql, users, client):
@@ -71,10 +68,10 @@ def test_create_admin_promotes_an_existing_user(cli, sql, users, client):
     (row,) = _rows(sql, "maria@example.com")
     assert row["id"] == user["id"] and row["role"] == "admin" and row["name"] == "Maria"
     assert bcrypt.checkpw(b"her-own-password", row["password_hash"].encode())
-    login = _login(client, "maria@example.com", "her-own-password")
-    assert login.status_code == 200
+    logged_in = login(client, "maria@example.com", "her-own-password")
+    assert logged_in.status_code == 200
     assert (
-        client.get("/api/v1/me", headers={"Authorization": f"Bearer {login.json['token']}"}).json["role"]
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {logged_in.json['token']}"}).json["role"]
         == "admin"
     )
 
@@ -111,8 +108,8 @@ def test_bootstrap_admin_from_env_is_idempotent(make_app, sql, capsys):
     assert bcrypt.checkpw(b"boot-password-1", rows[0]["password_hash"].encode())
     err = capsys.readouterr().err
     assert "admin boot@example.com created" in err and "admin boot@example.com ensured" in err
-    login = _login(app.test_client(), "boot@example.com", "boot-password-1")
-    assert login.status_code == 200
+    logged_in = login(app.test_client(), "boot@example.com", "boot-password-1")
+    assert logged_in.status_code == 200
 
 
 def test_bootstrap_admin_promotes_and_keeps_the_password(make_app, sql, users):

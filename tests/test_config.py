@@ -4,11 +4,13 @@ import json
 import os
 import stat
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.support import ROOT
+from tests.support.samples import UNREACHABLE_DATABASE_URL
+from tests.support.servers import GUNICORN_COMMAND, free_port
+from tests.support.timeouts import SERVER_START_TIMEOUT
 from ticketing.config import ConfigError, load_settings
 
 DB = "postgresql://ticketing@db.example.com:5432/ticketing"
@@ -191,7 +193,7 @@ def test_gunicorn_reports_a_config_error_clearly(tmp_path, extra, mentions):
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(
         APP_ENV="production",
-        DATABASE_URL="postgresql://postgres@/ticketing?host=/nonexistent-dir",
+        DATABASE_URL=UNREACHABLE_DATABASE_URL,
         PORT=str(free_port()),
         DEV_DATA_DIR=str(tmp_path),
         WEB_CONCURRENCY="1",
@@ -199,12 +201,7 @@ def test_gunicorn_reports_a_config_error_clearly(tmp_path, extra, mentions):
     )
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=20,
+            GUNICORN_COMMAND, cwd=ROOT, env=env, capture_output=True, text=True, timeout=SERVER_START_TIMEOUT
         )
     except subprocess.TimeoutExpired as exc:  # it started serving instead of refusing to
         pytest.fail(f"gunicorn kept running with a bad configuration: {exc.stderr}")

@@ -1,10 +1,7 @@
 """The documentation keeps up with the code."""
 
-from pathlib import Path
-
+from tests.support import ROOT
 from ticketing.errors import PROBLEMS
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_problem_type_is_in_the_catalogue():

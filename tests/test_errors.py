@@ -4,22 +4,8 @@ import json
 
 import pytest
 
-PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
-SIGNUP = {"name": "Ana Souza", "email": "ana@example.com", "password": "correct horse"}
-
-
-def assert_problem(response, status, kind, path):
-    """The response is a complete problem document of this kind, about this URL."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.headers["Content-Type"] == "application/problem+json"
-    body = json.loads(response.data)
-    assert PROBLEM_KEYS <= set(body), body
-    assert body["type"] == f"/problems/{kind}" if kind else body["type"].startswith("/problems/")
-    assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert body["instance"] == path
-    return body
+from tests.support.problems import PROBLEM_KEYS, assert_problem
+from tests.support.samples import SIGNUP
 
 
 def test_unknown_route_is_404(client):

@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import EVENT, INVARIANT
+from tests.support.books import assert_books_balance
+from tests.support.samples import EVENT
 
 
 @pytest.fixture
@@ -16,10 +17,6 @@ def patch(client, admin):
         )
 
     return send
-
-
-def assert_books_balance(sql):
-    assert sql.all(INVARIANT) == []
 
 
 def stored(sql, event_id):

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import EVENT
+from tests.support.samples import EVENT
 
 
 def test_admin_creates_an_event(client, admin):

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import JWT_SECRET, WEBHOOK_SECRET
+from tests.support.samples import JWT_SECRET, WEBHOOK_SECRET
 from ticketing import create_app
 from ticketing.config import Settings
 from ticketing.errors import PROBLEM_CONTENT_TYPE
@@ -184,7 +184,7 @@ PNG = (
 
 
 @pytest.fixture
-def seeded(app, client, users, admin, buyer, make_event):
+def seeded(app, client, users, admin, buyer, make_event, buy, settle):
     """Fresh rows for each operation (the tables are emptied before each test): an admin,
     whose token the fuzzer sends, a buyer, the account of the login example, an event with
     an image, a deleted event, a PAID order and a PENDING one. Their ids go to SEEDED, the
@@ -200,19 +200,10 @@ def seeded(app, client, users, admin, buyer, make_event):
         headers=admin["headers"],
     )
     assert image.status_code == 200, image.json
-    paid = client.post(
-        "/api/v1/orders", json={"event_id": event["id"], "quantity": 2}, headers=admin["headers"]
-    )
+    paid = buy(event["id"], 2, user=admin)
     assert paid.status_code == 201, paid.json
-    settled = client.post(
-        f"/api/v1/orders/{paid.json['id']}/status",
-        json={"status": "PAID"},
-        headers={"X-Webhook-Secret": WEBHOOK_SECRET},
-    )
-    assert settled.status_code == 204
-    pending = client.post(
-        "/api/v1/orders", json={"event_id": event["id"], "quantity": 1}, headers=buyer["headers"]
-    )
+    assert settle(paid.json["id"], "PAID").status_code == 204
+    pending = buy(event["id"], 1)
     assert pending.status_code == 201, pending.json
     SEEDED.update(
         event_id=[event["id"], deleted["id"]],

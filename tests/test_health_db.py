@@ -1,37 +1,30 @@
 """Probes, and how the app behaves when PostgreSQL is missing, slow, busy or restarted."""
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import pytest
 
+from tests.support.problems import assert_problem
+from tests.support.samples import UNREACHABLE_DATABASE_URL
+from tests.support.timeouts import REQUEST_TIMEOUT, WAIT_TIMEOUT
 from ticketing.errors import ServiceUnavailable
 from ticketing.sql import Query
-
-# A Unix-socket directory that does not exist: connecting fails at once.
-UNREACHABLE = "postgresql://postgres@/ticketing_test?host=/nonexistent-dir"
-# Generous bound that only catches a hung request; it is not a performance assertion.
-HANG_GUARD_SECONDS = 15
 
 
 def finishes(fn):
     """Run fn in a thread; fail (instead of hanging the suite) if it never returns."""
     pool = ThreadPoolExecutor(1)
     try:
-        return pool.submit(fn).result(timeout=HANG_GUARD_SECONDS)
+        return pool.submit(fn).result(timeout=REQUEST_TIMEOUT)
     finally:
         pool.shutdown(wait=False)
 
 
 def assert_unavailable(response, path):
-    assert response.status_code == 503, response.get_data(as_text=True)
-    assert response.headers["Content-Type"] == "application/problem+json"
+    body = assert_problem(response, 503, "service-unavailable", path)
     assert int(response.headers["Retry-After"]) > 0
-    body = json.loads(response.data)
-    assert body["type"] == "/problems/service-unavailable"
-    assert body["status"] == 503 and body["instance"] == path and body["detail"]
     return body
 
 
@@ -49,7 +42,7 @@ def test_healthz(client):
 
 
 def test_healthz_does_not_touch_the_database(make_app):
-    app = make_app(database_url=UNREACHABLE)
+    app = make_app(database_url=UNREACHABLE_DATABASE_URL)
     response = finishes(lambda: app.test_client().get("/healthz"))
     assert response.status_code == 200
     assert response.json == {"status": "ok"}
@@ -75,14 +68,14 @@ def test_readyz_503_when_a_migration_is_missing(client, sql):
 
 
 def test_readyz_503_when_the_database_is_unreachable(make_app):
-    app = make_app(database_url=UNREACHABLE)
+    app = make_app(database_url=UNREACHABLE_DATABASE_URL)
     response = finishes(lambda: app.test_client().get("/readyz"))
     assert_unavailable(response, "/readyz")
 
 
 @pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/me"])
 def test_db_routes_503_when_the_database_is_unreachable(make_app, users, path):
-    app = make_app(database_url=UNREACHABLE)
+    app = make_app(database_url=UNREACHABLE_DATABASE_URL)
     headers = {"Authorization": f"Bearer {users.token('0b5c2f7e-9a1d-4c55-a1d3-7c1b2d3e4f50')}"}
     client = app.test_client()
     for _ in range(2):  # and again: a failed connect leaves nothing broken behind
@@ -91,7 +84,7 @@ def test_db_routes_503_when_the_database_is_unreachable(make_app, users, path):
 
 
 def test_login_503_when_the_database_is_unreachable(make_app):
-    app = make_app(database_url=UNREACHABLE)
+    app = make_app(database_url=UNREACHABLE_DATABASE_URL)
     client = app.test_client()
     response = finishes(
         lambda: client.post("/api/v1/login", json={"email": "a@example.com", "password": "password123"})
@@ -112,19 +105,19 @@ def test_pool_exhaustion_is_503_then_recovers(make_app):
         with app.app_context():
             with db_of(app).connection():
                 held.set()
-                release.wait(HANG_GUARD_SECONDS)
+                release.wait(WAIT_TIMEOUT)
 
     holder = threading.Thread(target=hold_the_only_connection)
     holder.start()
     try:
-        assert held.wait(HANG_GUARD_SECONDS)
+        assert held.wait(WAIT_TIMEOUT)
         response = finishes(lambda: client.get("/api/v1/events"))
         body = assert_unavailable(response, "/api/v1/events")
         assert "busy" in body["detail"]
         assert_unavailable(finishes(lambda: client.get("/readyz")), "/readyz")
     finally:
         release.set()
-        holder.join(HANG_GUARD_SECONDS)
+        holder.join(WAIT_TIMEOUT)
     assert not holder.is_alive()
     assert client.get("/api/v1/events").status_code == 200
     assert client.get("/readyz").status_code == 200

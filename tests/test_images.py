@@ -7,14 +7,12 @@ import io
 import json
 import logging
 import os
-import socket
 import struct
 import subprocess
 import sys
 import threading
 import time
 import zlib
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +23,13 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tests.support.problems import assert_problem
+from tests.support.servers import free_port, free_ports, stop_process, wait_until_ready
+from tests.support.timeouts import REQUEST_TIMEOUT, WAIT_TIMEOUT
 from ticketing import sql as named_sql
 from ticketing.config import ConfigError, load_settings
 from ticketing.images import service as image_service
 from ticketing.images import storage as image_storage
-
-PROBLEM = "application/problem+json"
-NAME = r"[0-9a-f]{32}"
 
 
 def _png() -> bytes:
@@ -68,13 +66,6 @@ def upload(
 
 def name_of(url: str) -> str:
     return url.rsplit("/", 1)[1]
-
-
-def assert_problem(response, status, kind):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.headers["Content-Type"] == PROBLEM
-    assert response.json["type"] == f"/problems/{kind}"
-    return response.json
 
 
 # ---------------------------------------------------------------- local storage
@@ -340,7 +331,7 @@ def test_racing_uploads_each_see_the_previous_key(database_url, event):
         time.sleep(0.3)
         assert thread.is_alive()  # waiting for the first upload's row lock
         first.commit()
-        thread.join(10)
+        thread.join(WAIT_TIMEOUT)
         assert result["old"] == key_a
     finally:
         first.close()
@@ -413,15 +404,6 @@ ACCESS_KEY = "ticketing-tests"
 SECRET_KEY = "ticketing-tests-secret-key-0123456789"
 
 
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: every socket stays bound until all are chosen."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-
-
 @dataclass
 class S3Server:
     endpoint: str
@@ -492,31 +474,27 @@ def s3_server(tmp_path_factory):
         "-s3.port.lance=0",
         f"-s3.config={folder / 's3.json'}",
     ]
-    log = open(folder / "weed.log", "wb")
+    log_path = folder / "weed.log"
     # TMPDIR: its log files go in the test's folder, not /tmp.
     env = {**os.environ, "TMPDIR": str(folder)}
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         endpoint = f"http://127.0.0.1:{s3}"
         client = s3_client(endpoint)
-        deadline = time.monotonic() + 60
-        while True:  # ready once the bucket can be made (the filer starts after the S3 port)
-            try:
-                client.create_bucket(Bucket=BUCKET)
-                break
-            except (BotoCoreError, ClientError) as exc:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"SeaweedFS did not start ({exc}); see {log.name}") from None
-                time.sleep(0.2)
+        # Ready once the bucket can be made (the filer starts after the S3 port).
+        wait_until_ready(
+            process,
+            lambda: client.create_bucket(Bucket=BUCKET),
+            "SeaweedFS",
+            log_path,
+            not_yet=(BotoCoreError, ClientError),
+        )
         yield S3Server(endpoint, BUCKET, client)
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
+        stop_process(process)
         # Its gRPC unix sockets are always made in /tmp, named after the ports.
         ports = (master_grpc, volume_grpc, filer_grpc, s3, s3_grpc)
         for path in Path("/tmp").glob("seaweedfs-*.sock"):
@@ -543,7 +521,7 @@ def test_s3_upload_stores_the_object_and_returns_its_public_url(s3_app, s3_serve
     name = name_of(url)
     assert sql.value("SELECT image_key FROM events WHERE id = %s", (event["id"],)) == name
 
-    public = requests.get(url, timeout=10)  # anonymous, through the public URL
+    public = requests.get(url, timeout=REQUEST_TIMEOUT)  # anonymous, through the public URL
     assert public.status_code == 200
     assert public.content == WEBP
     assert public.headers["Content-Type"] == "image/webp"
@@ -566,7 +544,10 @@ def test_s3_replacement_deletes_the_old_object(s3_app, s3_server, admin, event):
     second = name_of(response.json["image_url"])
     assert not s3_server.exists(first)
     assert s3_server.client.get_object(Bucket=s3_server.bucket, Key=second)["Body"].read() == JPEG
-    assert requests.get(f"{s3_server.endpoint}/{s3_server.bucket}/{first}", timeout=10).status_code == 404
+    assert (
+        requests.get(f"{s3_server.endpoint}/{s3_server.bucket}/{first}", timeout=REQUEST_TIMEOUT).status_code
+        == 404
+    )
 
 
 def test_s3_public_base_url_setting(make_app, s3_server, admin, event, monkeypatch):
@@ -594,8 +575,7 @@ def test_s3_with_wrong_keys_is_503_and_changes_nothing(s3_app, s3_server, admin,
 def test_s3_unreachable_is_503(make_app, admin, event, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    (closed_port,) = free_ports(1)
-    app = make_app(s3_bucket="nowhere", s3_endpoint_url=f"http://127.0.0.1:{closed_port}")
+    app = make_app(s3_bucket="nowhere", s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
     response = upload(app.test_client(), event["id"], admin["headers"])
     assert_problem(response, 503, "service-unavailable")
     assert response.headers["Retry-After"]

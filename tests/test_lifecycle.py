@@ -5,16 +5,16 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 import requests
 
-from tests.conftest import INVARIANT, WEBHOOK, start_gunicorn
+from tests.support.books import assert_books_balance, remaining
+from tests.support.concurrency import run_together, rush
+from tests.support.samples import WEBHOOK
+from tests.support.timeouts import WAIT_TIMEOUT, wait_until
 from ticketing.orders.expiry import expire_due_orders, start_sweeper
-
-
-def settle_with(client, order_id, status):
-    return client.post(f"/api/v1/orders/{order_id}/status", json={"status": status}, headers=WEBHOOK)
 
 
 def make_due(sql, *order_ids):
@@ -32,13 +32,14 @@ def ticket_statuses(sql, order_id):
     return {r["status"] for r in sql.all("SELECT status FROM tickets WHERE order_id = %s", (order_id,))}
 
 
-def remaining(sql, event_id):
-    return sql.value("SELECT remaining FROM events WHERE id = %s", (event_id,))
-
-
 def sweep(app):
     with app.app_context():
         return expire_due_orders()
+
+
+def expire_now(app, sql, order_id):
+    make_due(sql, order_id)
+    sweep(app)
 
 
 # ------------------------------------------------------------------ holds expire
@@ -71,7 +72,7 @@ def test_due_holds_expire_and_release_capacity_once(app, make_event, buy, sql):
     assert remaining(sql, event["id"]) == 8
     assert sweep(app) == 0
     assert remaining(sql, event["id"]) == 8
-    assert sql.all(INVARIANT) == []
+    assert_books_balance(sql)
 
 
 def test_expire_orders_command(app, make_event, buy, sql):
@@ -85,33 +86,16 @@ def test_expire_orders_command(app, make_event, buy, sql):
     assert remaining(sql, event["id"]) == 5
 
 
-def test_concurrent_sweeps_release_each_hold_once(app, make_app, make_event, users, sql):
+def test_concurrent_sweeps_release_each_hold_once(make_app, make_event, buy, users, sql):
     event = make_event(capacity=600, max_per_order=3)
     buyer = users.create()
-    client = app.test_client()
-    ids = []
-    for _ in range(150):
-        response = client.post(
-            "/api/v1/orders", json={"event_id": event["id"], "quantity": 3}, headers=buyer["headers"]
-        )
-        ids.append(response.json["id"])
+    ids = [buy(event["id"], 3, user=buyer).json["id"] for _ in range(150)]
     make_due(sql, *ids)
     apps = [make_app() for _ in range(4)]  # four "instances", each with its own pool
-    counts = []
-    barrier = threading.Barrier(len(apps))
-
-    def run(instance):
-        barrier.wait()
-        counts.append(sweep(instance))
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in apps]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    counts = run_together([partial(sweep, instance) for instance in apps])
     assert sum(counts) == 150
     assert remaining(sql, event["id"]) == 600
-    assert sql.all(INVARIANT) == []
+    assert_books_balance(sql)
 
 
 def test_background_sweeper_expires_holds_by_itself(make_app, make_event, buyer, sql):
@@ -124,43 +108,32 @@ def test_background_sweeper_expires_holds_by_itself(make_app, make_event, buyer,
     stop = threading.Event()
     sweeper = start_sweeper(app, stop)
     try:
-        deadline = time.monotonic() + 10
-        while order_row(sql, response.json["id"])["status"] == "PENDING":
-            assert time.monotonic() < deadline, "the hold did not expire by itself"
-            time.sleep(0.1)
+        wait_until(
+            lambda: order_row(sql, response.json["id"])["status"] != "PENDING",
+            "the hold did not expire by itself",
+        )
     finally:
         stop.set()
-        sweeper.join(10)
+        sweeper.join(WAIT_TIMEOUT)
     assert order_row(sql, response.json["id"])["status"] == "EXPIRED"
     assert remaining(sql, event["id"]) == 4
 
 
-def test_gunicorn_workers_expire_holds_by_themselves(database_url, tmp_path, make_event, buyer, sql):
-    server = start_gunicorn(
-        database_url, tmp_path, ORDER_HOLD_SECONDS="1", EXPIRY_SWEEP_MS="200", WEB_CONCURRENCY="2"
+def test_gunicorn_workers_expire_holds_by_themselves(gunicorn, make_event, buyer):
+    server = gunicorn(ORDER_HOLD_SECONDS="1", EXPIRY_SWEEP_MS="200", WEB_CONCURRENCY="2")
+    event = make_event(capacity=2)
+    response = server.post(
+        "/api/v1/orders", json={"event_id": event["id"], "quantity": 2}, headers=buyer["headers"]
     )
-    try:
-        event = make_event(capacity=2)
-        response = requests.post(
-            server("/api/v1/orders"),
-            json={"event_id": event["id"], "quantity": 2},
-            headers=buyer["headers"],
-            timeout=10,
-        )
-        assert response.status_code == 201
-        order_id = response.json()["id"]
-        deadline = time.monotonic() + 10
-        while (
-            requests.get(server(f"/api/v1/orders/{order_id}"), headers=buyer["headers"], timeout=10).json()[
-                "status"
-            ]
-            != "EXPIRED"
-        ):
-            assert time.monotonic() < deadline, "the hold did not expire under gunicorn"
-            time.sleep(0.2)
-        assert requests.get(server(f"/api/v1/events/{event['id']}"), timeout=10).json()["remaining"] == 2
-    finally:
-        server.stop()
+    assert response.status_code == 201
+    order_id = response.json()["id"]
+    wait_until(
+        lambda: (
+            server.get(f"/api/v1/orders/{order_id}", headers=buyer["headers"]).json()["status"] == "EXPIRED"
+        ),
+        "the hold did not expire under gunicorn",
+    )
+    assert server.get(f"/api/v1/events/{event['id']}").json()["remaining"] == 2
 
 
 # ------------------------------------------------------------------ late payments
@@ -169,8 +142,7 @@ def test_gunicorn_workers_expire_holds_by_themselves(database_url, tmp_path, mak
 def test_late_payment_is_honoured_when_capacity_remains(app, client, make_event, buy, sql, settle):
     event = make_event(capacity=5)
     order = buy(event["id"], 2).json
-    make_due(sql, order["id"])
-    sweep(app)
+    expire_now(app, sql, order["id"])
     assert remaining(sql, event["id"]) == 5
 
     assert settle(order["id"], "PAID").status_code == 204
@@ -180,14 +152,13 @@ def test_late_payment_is_honoured_when_capacity_remains(app, client, make_event,
     assert remaining(sql, event["id"]) == 3
     assert settle(order["id"], "PAID").status_code == 204  # provider retry
     assert remaining(sql, event["id"]) == 3
-    assert sql.all(INVARIANT) == []
+    assert_books_balance(sql)
 
 
 def test_late_payment_without_capacity_is_recorded_and_409(app, client, make_event, buy, users, sql, settle):
     event = make_event(capacity=2)
     order = buy(event["id"], 2).json
-    make_due(sql, order["id"])
-    sweep(app)
+    expire_now(app, sql, order["id"])
     assert buy(event["id"], 2, user=users.create()).status_code == 201  # someone else took them
 
     response = settle(order["id"], "PAID")
@@ -197,50 +168,30 @@ def test_late_payment_without_capacity_is_recorded_and_409(app, client, make_eve
     assert row["status"] == "EXPIRED" and row["late_payment_at"] is not None
     assert ticket_statuses(sql, order["id"]) == {"CANCELLED"}
     assert remaining(sql, event["id"]) == 0
-    assert sql.all(INVARIANT) == []
+    assert_books_balance(sql)
 
 
 def test_rejected_after_expiry_changes_nothing(app, client, make_event, buy, sql, settle):
     event = make_event(capacity=5)
     order = buy(event["id"], 2).json
-    make_due(sql, order["id"])
-    sweep(app)
+    expire_now(app, sql, order["id"])
     assert settle(order["id"], "REJECTED").status_code == 204
     assert order_row(sql, order["id"]) == {"status": "EXPIRED", "late_payment_at": None, "reason": None}
     assert remaining(sql, event["id"]) == 5
 
 
-def test_expiry_sweep_racing_a_paid_webhook(app, make_app, make_event, users, sql):
+def test_expiry_sweep_racing_a_paid_webhook(make_app, make_event, buy, settle, users, sql):
     """Whoever gets each order first, it ends PAID exactly once with consistent capacity."""
     event = make_event(capacity=200, max_per_order=2)
     buyer = users.create()
-    client = app.test_client()
-    ids = [
-        client.post(
-            "/api/v1/orders", json={"event_id": event["id"], "quantity": 2}, headers=buyer["headers"]
-        ).json["id"]
-        for _ in range(40)
-    ]
+    ids = [buy(event["id"], 2, user=buyer).json["id"] for _ in range(40)]
     make_due(sql, *ids)
-    sweeper_app, webhook_app = make_app(), make_app()
-    barrier = threading.Barrier(2)
-    codes = []
-
-    def run_sweep():
-        barrier.wait()
-        sweep(sweeper_app)
+    sweeper_app, webhook_client = make_app(), make_app().test_client()
 
     def run_webhooks():
-        webhook_client = webhook_app.test_client()
-        barrier.wait()
-        for order_id in ids:
-            codes.append(settle_with(webhook_client, order_id, "PAID").status_code)
+        return [settle(order_id, "PAID", through=webhook_client).status_code for order_id in ids]
 
-    threads = [threading.Thread(target=run_sweep), threading.Thread(target=run_webhooks)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    _, codes = run_together([lambda: sweep(sweeper_app), run_webhooks])
     assert codes == [204] * len(ids)
     rows = sql.all("SELECT status, late_payment_at FROM orders WHERE id = ANY(%s::uuid[])", (ids,))
     assert {r["status"] for r in rows} == {"PAID"}
@@ -251,7 +202,7 @@ def test_expiry_sweep_racing_a_paid_webhook(app, make_app, make_event, users, sq
         == 80
     )
     assert remaining(sql, event["id"]) == 120
-    assert sql.all(INVARIANT) == []
+    assert_books_balance(sql)
 
 
 # ------------------------------------------------------------------ cancellation
@@ -271,7 +222,7 @@ def test_owner_cancels_a_pending_order(client, make_event, buy, buyer, sql, sett
     assert settle(order["id"], "REJECTED").status_code == 204
     paid = settle(order["id"], "PAID")
     assert paid.status_code == 409 and paid.json["type"] == "/problems/invalid-transition"
-    assert sql.all(INVARIANT) == []
+    assert_books_balance(sql)
 
 
 @pytest.mark.parametrize("final", ["PAID", "REJECTED", "EXPIRED"])
@@ -279,8 +230,7 @@ def test_only_pending_orders_can_be_cancelled(app, client, make_event, buy, buye
     event = make_event(capacity=5)
     order = buy(event["id"], 1).json
     if final == "EXPIRED":
-        make_due(sql, order["id"])
-        sweep(app)
+        expire_now(app, sql, order["id"])
     else:
         settle(order["id"], final)
     before = remaining(sql, event["id"])
@@ -359,27 +309,17 @@ def test_malformed_keys_are_422(client, make_event, buyer, key):
 
 def test_concurrent_retries_with_one_key_buy_once(live_server, make_event, buyer, sql):
     event = make_event(capacity=50)
-    barrier = threading.Barrier(20)
-    results = []
 
-    def retry():
-        with requests.Session() as session:
-            barrier.wait()
-            response = session.post(
-                live_server("/api/v1/orders"),
-                json={"event_id": event["id"], "quantity": 2},
-                headers={**buyer["headers"], "Idempotency-Key": "one-click"},
-                timeout=30,
-            )
-            results.append(
-                (response.status_code, response.headers.get("Idempotent-Replayed"), response.json())
-            )
+    def retry(i, session):
+        response = live_server.post(
+            "/api/v1/orders",
+            session=session,
+            json={"event_id": event["id"], "quantity": 2},
+            headers={**buyer["headers"], "Idempotency-Key": "one-click"},
+        )
+        return response.status_code, response.headers.get("Idempotent-Replayed"), response.json()
 
-    threads = [threading.Thread(target=retry) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = rush(20, retry)
     assert [status for status, _, _ in results] == [201] * 20
     assert sum(1 for _, replayed, _ in results if replayed is None) == 1
     assert len({body["id"] for _, _, body in results}) == 1
@@ -414,11 +354,11 @@ def test_random_mixed_workload_keeps_the_books_balanced(live_server, make_app, m
                     headers = dict(person["headers"])
                     if r.random() < 0.3:
                         headers["Idempotency-Key"] = f"k{r.randint(0, 5)}"
-                    resp = s.post(
-                        live_server("/api/v1/orders"),
+                    resp = live_server.post(
+                        "/api/v1/orders",
+                        session=s,
                         headers=headers,
                         json={"event_id": r.choice(events), "quantity": r.randint(1, 4)},
-                        timeout=30,
                     )
                     if resp.status_code == 201:
                         mine.append((resp.json()["id"], person))
@@ -427,16 +367,16 @@ def test_random_mixed_workload_keeps_the_books_balanced(live_server, make_app, m
                     continue
                 order_id, owner = r.choice(mine)
                 if action < 0.65:
-                    resp = s.post(
-                        live_server(f"/api/v1/orders/{order_id}/cancel"), headers=owner["headers"], timeout=30
+                    resp = live_server.post(
+                        f"/api/v1/orders/{order_id}/cancel", session=s, headers=owner["headers"]
                     )
                     ok = {200, 409}
                 elif action < 0.9:
-                    resp = s.post(
-                        live_server(f"/api/v1/orders/{order_id}/status"),
+                    resp = live_server.post(
+                        f"/api/v1/orders/{order_id}/status",
+                        session=s,
                         headers=WEBHOOK,
                         json={"status": r.choice(["PAID", "REJECTED"])},
-                        timeout=30,
                     )
                     ok = {204, 409}
                 else:
@@ -451,15 +391,18 @@ def test_random_mixed_workload_keeps_the_books_balanced(live_server, make_app, m
     actors = [threading.Thread(target=actor, args=(seed,)) for seed in range(6)]
     for t in actors:
         t.start()
-    while any(t.is_alive() for t in actors):
+
+    def actors_done():
         if due_orders:
             batch, due_orders[:] = list(due_orders), []
             make_due(sql, *batch)
-        time.sleep(0.02)
+        return not any(t.is_alive() for t in actors)
+
+    wait_until(actors_done, "the actors did not finish", interval=0.02)
     stop.set()
-    sweeper_thread.join(30)
+    sweeper_thread.join(WAIT_TIMEOUT)
     assert failures == []
     assert sql.value("SELECT count(*) FROM orders") > 20
     statuses = {r["status"] for r in sql.all("SELECT DISTINCT status FROM orders")}
     assert {"PENDING", "PAID", "CANCELLED"} <= statuses
-    assert sql.all(INVARIANT) == []
+    assert_books_balance(sql)

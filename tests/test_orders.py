@@ -3,15 +3,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import INVARIANT, WEBHOOK
-
-
-def remaining(sql, event_id):
-    return sql.value("SELECT remaining FROM events WHERE id = %s", (event_id,))
-
-
-def assert_books_balance(sql):
-    assert sql.all(INVARIANT) == []
+from tests.support.books import assert_books_balance, remaining
+from tests.support.samples import WEBHOOK
 
 
 def test_purchase_creates_a_pending_order_with_tickets(client, make_event, buy, buyer, sql):

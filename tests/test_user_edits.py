@@ -5,28 +5,25 @@ import json
 import threading
 import time
 import uuid
+from functools import partial
 
 import jwt
 import psycopg2
 import pytest
 
-from tests.conftest import JWT_SECRET
+from tests.support.api import login
+from tests.support.books import remaining
+from tests.support.concurrency import run_together
+from tests.support.problems import problem_type
+from tests.support.samples import EVENT, JWT_SECRET
+from tests.support.timeouts import WAIT_TIMEOUT, wait_until
 from ticketing import sql as named_sql
 
 ME = "/api/v1/me"
 
 
-def problem_type(response):
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json["type"]
-
-
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
-
-
-def login(client, email, password):
-    return client.post("/api/v1/login", json={"email": email, "password": password})
 
 
 def stored(sql, user):
@@ -231,10 +228,6 @@ def _revoke(sql, user):
     sql.all("UPDATE users SET token_version = token_version + 1 WHERE id = %s", (user["id"],))
 
 
-def _remaining(sql, event_id):
-    return sql.value("SELECT remaining FROM events WHERE id = %s", (event_id,))
-
-
 def test_purchase_with_a_revoked_token_is_401_and_sells_nothing(client, make_event, patch_me, buyer, sql):
     event = make_event(capacity=5)
     patch_me(buyer, password="a new passphrase", current_password=buyer["password"])
@@ -244,13 +237,13 @@ def test_purchase_with_a_revoked_token_is_401_and_sells_nothing(client, make_eve
     assert response.status_code == 401
     assert problem_type(response) == "/problems/unauthorized"
     assert "revoked" in response.json["detail"]
-    assert _remaining(sql, event["id"]) == 5
+    assert remaining(sql, event["id"]) == 5
     assert sql.value("SELECT count(*) FROM orders") == 0
 
     token = login(client, buyer["email"], "a new passphrase").json["token"]
     ok = client.post("/api/v1/orders", json={"event_id": event["id"], "quantity": 1}, headers=bearer(token))
     assert ok.status_code == 201
-    assert _remaining(sql, event["id"]) == 4
+    assert remaining(sql, event["id"]) == 4
 
 
 def test_purchase_pays_no_extra_round_trip_for_the_revocation_check(client, make_event, buyer, monkeypatch):
@@ -282,7 +275,7 @@ def test_revoked_token_is_401_before_any_other_purchase_error(client, make_event
         "/api/v1/orders", json={"event_id": event_id, "quantity": quantity}, headers=buyer["headers"]
     )
     assert response.status_code == 401
-    assert _remaining(sql, event["id"]) == 1
+    assert remaining(sql, event["id"]) == 1
 
 
 def test_purchase_with_a_revoked_token_cannot_replay_an_idempotency_key(client, make_event, buyer, sql):
@@ -296,7 +289,7 @@ def test_purchase_with_a_revoked_token_cannot_replay_an_idempotency_key(client, 
     assert "Idempotent-Replayed" not in response.headers
     fresh_key = {**buyer["headers"], "Idempotency-Key": "order-2"}
     assert client.post("/api/v1/orders", json=body, headers=fresh_key).status_code == 401
-    assert _remaining(sql, event["id"]) == 4
+    assert remaining(sql, event["id"]) == 4
     assert sql.value("SELECT count(*) FROM idempotency_keys") == 1
 
 
@@ -305,8 +298,6 @@ def test_other_routes_reject_revoked_tokens(client, make_event, buyer, admin, sq
     _revoke(sql, admin)
     assert client.get("/api/v1/orders", headers=buyer["headers"]).status_code == 401
     assert client.get("/api/v1/me/events", headers=buyer["headers"]).status_code == 401
-    from tests.conftest import EVENT
-
     assert client.post("/api/v1/events", json=EVENT, headers=admin["headers"]).status_code == 401
     assert client.get("/api/v1/users", headers=admin["headers"]).status_code == 401
 
@@ -315,8 +306,6 @@ def test_other_routes_reject_revoked_tokens(client, make_event, buyer, admin, sq
 
 
 def test_demoted_admin_token_is_403_on_admin_routes(client, users, admin, sql):
-    from tests.conftest import EVENT
-
     other = users.create(role="admin", name="Other admin")
     response = client.patch(f"/api/v1/users/{other['id']}", json={"role": "user"}, headers=admin["headers"])
     assert response.status_code == 200 and response.json["role"] == "user"
@@ -328,8 +317,6 @@ def test_demoted_admin_token_is_403_on_admin_routes(client, users, admin, sql):
 
 
 def test_promoted_user_token_works_on_admin_routes_at_once(client, admin, buyer):
-    from tests.conftest import EVENT
-
     assert client.post("/api/v1/events", json=EVENT, headers=buyer["headers"]).status_code == 403
     response = client.patch(f"/api/v1/users/{buyer['id']}", json={"role": "admin"}, headers=admin["headers"])
     assert response.status_code == 200 and response.json["role"] == "admin"
@@ -545,14 +532,15 @@ def test_crossed_demotions_in_sql_queue_and_the_second_is_refused(database_url, 
         thread = threading.Thread(target=demote_a)
         thread.start()
         waiting_pid = second_conn.get_backend_pid()
-        deadline = time.monotonic() + 10
-        while (
-            sql.value("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (waiting_pid,)) != "Lock"
-        ):
-            assert time.monotonic() < deadline, "the second demotion never waited for the first"
-            time.sleep(0.01)
+        wait_until(
+            lambda: (
+                sql.value("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (waiting_pid,))
+                == "Lock"
+            ),
+            "the second demotion never waited for the first",
+        )
         first_conn.commit()
-        thread.join(10)
+        thread.join(WAIT_TIMEOUT)
         assert not thread.is_alive()
         assert outcome["row"] is None  # refused: A is the last admin
     finally:
@@ -562,30 +550,17 @@ def test_crossed_demotions_in_sql_queue_and_the_second_is_refused(database_url, 
     assert roles[a["id"]] == "admin" and roles[b["id"]] == "user"
 
 
+def demote(client, actor, target):
+    response = client.patch(f"/api/v1/users/{target['id']}", json={"role": "user"}, headers=actor["headers"])
+    return response.status_code, response.json.get("type")
+
+
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(make_app, users, sql):
     """Over HTTP, two apps (two pools), released together by a barrier, many rounds."""
     clients = [make_app().test_client(), make_app().test_client()]
     for _ in range(15):
         a, b = _two_admins_only(sql, users)
-        barrier = threading.Barrier(2)
-        statuses = [None, None]
-
-        def demote(i, actor, target, barrier=barrier, statuses=statuses):
-            barrier.wait()
-            response = clients[i].patch(
-                f"/api/v1/users/{target['id']}", json={"role": "user"}, headers=actor["headers"]
-            )
-            statuses[i] = (response.status_code, response.json.get("type"))
-
-        threads = [
-            threading.Thread(target=demote, args=(0, a, b)),
-            threading.Thread(target=demote, args=(1, b, a)),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        assert not any(thread.is_alive() for thread in threads)
+        statuses = run_together([partial(demote, clients[0], a, b), partial(demote, clients[1], b, a)])
 
         admins = sql.all("SELECT id::text FROM users WHERE role = 'admin'")
         assert len(admins) == 1, statuses

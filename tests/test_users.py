@@ -3,15 +3,9 @@ import time
 import jwt
 import pytest
 
-from tests.conftest import JWT_SECRET
+from tests.support.problems import problem_type
+from tests.support.samples import JWT_SECRET, SIGNUP
 from ticketing import security
-
-SIGNUP = {"name": "Ana Souza", "email": "ana@example.com", "password": "correct horse"}
-
-
-def problem_type(response):
-    assert response.headers["Content-Type"] == "application/problem+json"
-    return response.json["type"]
 
 
 def test_signup_creates_a_user(client, sql):

@@ -1,0 +1,14 @@
+"""What the tests share besides fixtures (those are in tests/conftest.py), one home each:
+
+- timeouts: how long any test waits, and `wait_until`
+- servers: free ports, the gunicorn command line, starting and stopping live servers
+- concurrency: `run_together` / `rush`, threads released at the same instant
+- books: `remaining`, `assert_books_balance`
+- problems: checks of problem+json answers
+- samples: test secrets, a valid event and signup body
+- api: calls to the API several test files make (login)
+"""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent  # the repository

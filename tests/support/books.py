@@ -1,0 +1,15 @@
+"""The books of an event, read straight from the database (the `sql` fixture)."""
+
+from ticketing.sql import path_of, to_psycopg
+
+# sql/orders/invariant_violations.sql: no rows means no ticket oversold or lost
+INVARIANT = to_psycopg(path_of("orders/invariant_violations").read_text())
+
+
+def remaining(sql, event_id) -> int:
+    return sql.value("SELECT remaining FROM events WHERE id = %s", (event_id,))
+
+
+def assert_books_balance(sql) -> None:
+    violations = sql.all(INVARIANT)
+    assert violations == [], violations
