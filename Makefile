@@ -9,7 +9,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEVDB := $(PY) -m ticketing.devdb
 
-.PHONY: run dev test lint format migrate rollback db-status db-stop openapi bench clean
+.PHONY: run dev test lint format migrate rollback db-status db-stop openapi bench bench-instructions clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ openapi: $(STAMP) ## print the OpenAPI document
 
 bench: $(STAMP) ## the purchase benchmark (docs/performance.md)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+bench-instructions: $(STAMP) ## CPU instructions per purchase under callgrind (load-independent)
+	$(PY) -m bench.instructions $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
