@@ -6,6 +6,7 @@ from flask import current_app
 from psycopg2.errors import UniqueViolation
 
 from ticketing import security
+from ticketing.attempts import act_then_explain
 from ticketing.errors import (
     CURRENT_PASSWORD_REQUIRED,
     EMAIL_TAKEN,
@@ -15,6 +16,7 @@ from ticketing.errors import (
     ApiError,
     Forbidden,
     NotFound,
+    RateLimited,
     Unauthorized,
 )
 from ticketing.security import Principal
@@ -57,13 +59,55 @@ def signup(*, name: str, email: str, password: str) -> dict:
     return user
 
 
+def _throttle(settings) -> dict:
+    return {
+        "free_failures": settings.login_free_failures,
+        "window_seconds": settings.login_failure_window_seconds,
+        "max_delay_seconds": settings.login_max_delay_seconds,
+    }
+
+
+def claim_login_attempt(email: str) -> None:
+    """Count a login attempt for `email` before its password is checked, or raise 429
+    `rate-limited` when the email must wait after repeated failures (whether or not an
+    account has it, and whatever the password: the wait ends by itself)."""
+    throttle = _throttle(_settings())
+
+    def must_wait():
+        seconds = repository.login_wait(email=email, **throttle)
+        if seconds:
+            raise RateLimited(
+                f"Too many failed logins for this email; try again in {seconds} s", retry_after=seconds
+            )
+        return None  # the wait ended in between: claim again
+
+    act_then_explain(
+        lambda: repository.claim_login_attempt(email=email, **throttle),
+        must_wait,
+        attempts=3,
+        gave_up=lambda: RateLimited("Too many failed logins for this email; try again", retry_after=1),
+    )
+
+
+def prune_login_failures() -> int:
+    """Forget failed logins past the window (the background sweep runs this)."""
+    return repository.prune_login_failures(window_seconds=_settings().login_failure_window_seconds)
+
+
 def login(*, email: str, password: str) -> dict:
-    """A bearer token for these credentials: {token, token_type, expires_in}."""
+    """A bearer token for these credentials: {token, token_type, expires_in}.
+
+    With RATE_LIMITS on, the attempt is counted first (claim_login_attempt); a correct
+    password forgets the email's failures."""
     settings = _settings()
+    if settings.rate_limits:
+        claim_login_attempt(email)
     user = repository.find_for_login(email=email)
     ok = security.check_password(password, user["password_hash"] if user else None, settings.bcrypt_rounds)
     if not ok:
         raise Unauthorized("Email or password is wrong", kind=INVALID_CREDENTIALS)
+    if settings.rate_limits:
+        repository.forget_login_failures(email=email)
     token = security.issue_token(
         user["id"], user["role"], settings.jwt_secret, settings.jwt_ttl_seconds, version=user["token_version"]
     )
