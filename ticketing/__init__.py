@@ -12,7 +12,7 @@ import orjson
 from flask import Flask
 from flask.json.provider import JSONProvider
 
-from ticketing import docs, errors, observability
+from ticketing import docs, errors, headers, observability
 from ticketing.api import API_PREFIX, Api
 from ticketing.config import Settings, load_settings
 from ticketing.db import Database
@@ -159,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(errors.ApiError, errors.handle_api_error)
     app.register_error_handler(Exception, errors.handle_unexpected)
     observability.register(app)
+    headers.register(app)
 
     from ticketing import commands
 

@@ -3,7 +3,8 @@ from ticketing import db, sql
 CREATE = sql.load("users/create")
 FIND_FOR_LOGIN = sql.load("users/find_for_login")
 GET = sql.load("users/get")
-UPSERT_ADMIN = sql.load("users/upsert_admin")
+CREATE_ADMIN = sql.load("users/create_admin")
+PROMOTE_TO_ADMIN = sql.load("users/promote_to_admin")
 AUTH_STATE = sql.load("users/auth_state")
 PASSWORD_HASH = sql.load("users/password_hash")
 UPDATE_SELF = sql.load("users/update_self")
@@ -28,8 +29,15 @@ def get(*, user_id) -> dict | None:
     return db.current().one(GET, id=user_id)
 
 
-def upsert_admin(*, name: str, email: str, password_hash: str) -> dict:
-    return db.current().one(UPSERT_ADMIN, name=name, email=email, password_hash=password_hash)
+def create_admin(*, name: str, email: str, password_hash: str) -> dict | None:
+    """The new admin ({..., created: True}) or the existing account with this email,
+    unchanged ({..., created: False}); None if it was created concurrently (run again)."""
+    return db.current().one(CREATE_ADMIN, name=name, email=email, password_hash=password_hash)
+
+
+def promote_to_admin(*, email: str) -> dict | None:
+    """The account, now admin, with its `previous_role`; None when no account has this email."""
+    return db.current().one(PROMOTE_TO_ADMIN, email=email)
 
 
 def auth_state(*, user_id) -> dict | None:

@@ -44,11 +44,42 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
-def ensure_admin(email: str, name: str, password: str) -> dict:
-    """Create an admin or promote the existing account; running it twice is harmless."""
+class AdminRefused(Exception):
+    """The admin bootstrap would have to change an existing account it was not told to."""
+
+
+def ensure_admin(email: str, name: str, password: str | None, *, promote_existing: bool = False) -> dict:
+    """Make sure `email` is an admin; running it twice is harmless. Returns the account
+    with `outcome`: "created", "already-admin" or "promoted".
+
+    A new account gets `password`. An existing non-admin account is promoted only with
+    `promote_existing` (the operator's explicit word), else AdminRefused: whoever
+    registered that email set its password, so promoting it silently would make them
+    admin. With `promote_existing`, the account must exist (AdminRefused otherwise) and
+    keeps its password."""
+    if promote_existing:
+        body = SignupIn(only=("email",)).load({"email": email})
+        user = repository.promote_to_admin(email=body["email"])
+        if user is None:
+            raise AdminRefused(f"no account has the email {body['email']}: nothing to promote")
+        outcome = "already-admin" if user.pop("previous_role") == "admin" else "promoted"
+        return {**user, "outcome": outcome}
     body = SignupIn().load({"name": name, "email": email, "password": password})
     password_hash = security.hash_password(body["password"], _settings().bcrypt_rounds)
-    return repository.upsert_admin(name=body["name"], email=body["email"], password_hash=password_hash)
+    user = None
+    for _ in range(3):  # None: created by someone else at this very moment; look again
+        user = repository.create_admin(name=body["name"], email=body["email"], password_hash=password_hash)
+        if user is not None:
+            break
+    if user is None:
+        raise AdminRefused(f"the account {body['email']} keeps changing; try again")
+    created = user.pop("created")
+    if not created and user["role"] != "admin":
+        raise AdminRefused(
+            f"{user['email']} is an existing account with the role {user['role']!r}; it is not "
+            "promoted silently, because its password was set by whoever registered it"
+        )
+    return {**user, "outcome": "created" if created else "already-admin"}
 
 
 def signup(*, name: str, email: str, password: str) -> dict:
