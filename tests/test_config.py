@@ -209,3 +209,21 @@ def test_gunicorn_reports_a_config_error_clearly(tmp_path, extra, mentions):
     assert "configuration error:" in result.stderr
     assert mentions in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rate_limits_are_on_unless_turned_off():
+    assert load_settings(production()).rate_limits is True
+    assert load_settings(production(RATE_LIMITS="off")).rate_limits is False
+    assert load_settings(production(RATE_LIMITS="ON")).rate_limits is True
+    with pytest.raises(ConfigError, match="RATE_LIMITS must be 'on' or 'off'"):
+        load_settings(production(RATE_LIMITS="maybe"))
+
+
+def test_login_throttle_settings():
+    settings = load_settings(
+        production(LOGIN_FREE_FAILURES="3", LOGIN_FAILURE_WINDOW_SECONDS="60", LOGIN_MAX_DELAY_SECONDS="30")
+    )
+    assert (settings.login_free_failures, settings.login_failure_window_seconds) == (3, 60)
+    assert settings.login_max_delay_seconds == 30
+    with pytest.raises(ConfigError, match="LOGIN_FREE_FAILURES"):
+        load_settings(production(LOGIN_FREE_FAILURES="0"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from decimal import Decimal
 from types import FunctionType
 
@@ -11,24 +12,82 @@ import orjson
 from flask import Flask
 from flask.json.provider import JSONProvider
 
-from ticketing import docs, errors, observability
+from ticketing import docs, errors, headers, observability
 from ticketing.api import API_PREFIX, Api
 from ticketing.config import Settings, load_settings
 from ticketing.db import Database
 
 
 class OrjsonProvider(JSONProvider):
-    """orjson out (fast, UTC datetimes); stdlib in with floats as Decimal (exact money)."""
+    """orjson out (fast, UTC datetimes); stdlib in with floats as Decimal (exact money),
+    strictly: see `strict_loads`."""
 
     def dumps(self, obj, **kwargs):
         return orjson.dumps(obj, default=_json_default).decode()
 
     def loads(self, s, **kwargs):
-        return json.loads(s, parse_float=Decimal)
+        return strict_loads(s)
 
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(orjson.dumps(obj, default=_json_default), mimetype="application/json")
+
+
+# Longer integers stay Decimal: int() of a long digit string is quadratic (Python refuses
+# more than 4300 digits with a ValueError), and no field takes an integer this long, so a
+# strict Integer field rejects the Decimal (422) and Money sees it is too large.
+MAX_INT_DIGITS = 40
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _parse_int(text: str):
+    return int(text) if len(text) <= MAX_INT_DIGITS else Decimal(text)
+
+
+def _reject_constant(name: str):
+    raise errors.BadRequest(f"{name} is not JSON: numbers must be finite")
+
+
+def _unique_members(pairs: list) -> dict:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        seen = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise errors.BadRequest(f"The member {duplicate!r} appears twice in one object")
+    return members
+
+
+def _lone_surrogate(value) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_lone_surrogate(k) or _lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_lone_surrogate(item) for item in value)
+    return False
+
+
+def strict_loads(data: str | bytes):
+    """A JSON document as Python, or BadRequest (400) for what JSON allows but nothing can
+    use: NaN/Infinity, a member twice in one object, a lone surrogate escape ("\\ud800",
+    not Unicode text: it cannot be stored or even encoded). Bytes must be UTF-8 (RFC 8259;
+    UnicodeDecodeError, which the parser answers 400). Floats are Decimal; no number ever
+    becomes a huge string or a huge int."""
+    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    value = json.loads(
+        text,
+        parse_float=Decimal,
+        parse_int=_parse_int,
+        parse_constant=_reject_constant,
+        object_pairs_hook=_unique_members,
+    )
+    if _SURROGATE_ESCAPE.search(text) and _lone_surrogate(value):
+        raise errors.BadRequest("The body has a lone surrogate escape (\\ud800-\\udfff): not Unicode text")
+    return value
 
 
 def _json_default(value):
@@ -100,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(errors.ApiError, errors.handle_api_error)
     app.register_error_handler(Exception, errors.handle_unexpected)
     observability.register(app)
+    headers.register(app)
 
     from ticketing import commands
 

@@ -12,6 +12,9 @@ _ADMIN_VARIABLES = {"email": "ADMIN_EMAIL", "password": "ADMIN_PASSWORD", "name"
 
 
 def bootstrap_admin_from_env(app) -> None:
+    """ADMIN_EMAIL at start: create that admin, or find it already one. An existing
+    account without the admin role stops the start (ConfigError): it is never promoted
+    silently; `create-admin --promote-existing` is the explicit way."""
     settings = app.config["SETTINGS"]
     if not settings.admin_email:
         return
@@ -20,13 +23,19 @@ def bootstrap_admin_from_env(app) -> None:
             user = users.ensure_admin(
                 settings.admin_email, settings.admin_name or "Administrator", settings.admin_password
             )
+        except users.AdminRefused as exc:
+            raise ConfigError(
+                f"ADMIN_EMAIL: {exc}. To make that account an admin, run "
+                f"`flask --app wsgi create-admin --email {settings.admin_email} --promote-existing`; "
+                "or set ADMIN_EMAIL to an address no account uses"
+            ) from None
         except ValidationError as exc:  # a bad environment, reported like any other
             problems = "; ".join(
                 f"{_ADMIN_VARIABLES.get(field, field)}: {' '.join(map(str, messages))}"
                 for field, messages in exc.messages.items()
             )
             raise ConfigError(f"invalid admin settings: {problems}") from None
-    verb = "created" if user["created"] else "ensured"
+    verb = "created" if user["outcome"] == "created" else "ensured"
     click.echo(f"admin {user['email']} {verb}", err=True)
 
 
@@ -41,14 +50,26 @@ def register(app):
     @app.cli.command("create-admin")
     @click.option("--email", required=True)
     @click.option("--name", default="Administrator", show_default=True)
-    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-    def create_admin(email, name, password):
-        """Create an admin, or promote the existing user with this email."""
+    @click.option("--password", help="the new admin's password (prompted for when not given)")
+    @click.option(
+        "--promote-existing",
+        is_flag=True,
+        help="give the existing account with this email the admin role (it keeps its password)",
+    )
+    def create_admin(email, name, password, promote_existing):
+        """Create an admin. An existing account is only promoted with --promote-existing."""
+        if password is None and not promote_existing:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            user = users.ensure_admin(email, name, password)
+            user = users.ensure_admin(email, name, password, promote_existing=promote_existing)
         except ValidationError as exc:
             raise click.UsageError(str(exc.messages)) from None
-        if user["created"]:
-            click.echo(f"Created admin {user['email']} ({user['id']})")
-        else:
-            click.echo(f"{user['email']} ({user['id']}) is an admin; the existing password was kept")
+        except users.AdminRefused as exc:
+            hint = "" if promote_existing else "; to make it an admin, add --promote-existing"
+            raise click.ClickException(f"{exc}{hint}") from None
+        message = {
+            "created": "Created admin {email} ({id})",
+            "already-admin": "{email} ({id}) is already an admin; nothing changed (its password was kept)",
+            "promoted": "Promoted {email} ({id}) to admin; its password and sessions were kept",
+        }[user["outcome"]]
+        click.echo(message.format(**user))

@@ -39,6 +39,11 @@ class Settings:
     idempotency_key_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 64 * 1024
     retry_after_seconds: int = 2
+    # Rate limits (README): RATE_LIMITS=off turns every one off, nginx's per-IP ones too.
+    rate_limits: bool = True
+    login_free_failures: int = 5  # failed logins per email before each attempt must wait
+    login_failure_window_seconds: int = 3600  # failures are forgotten after this long without one
+    login_max_delay_seconds: int = 900  # the wait doubles per failure up to this
     dev_data_dir: Path = DEFAULT_DEV_DATA_DIR
     # Event images (docs/images.md): a local folder, or S3-compatible storage if s3_bucket.
     image_max_bytes: int = 5 * 1024 * 1024
@@ -71,6 +76,15 @@ def _int(env, name, default, low, high):
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _switch(env, name, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off"):
+        raise ConfigError(f"{name} must be 'on' or 'off', got {raw!r}")
+    return raw == "on"
 
 
 def _http_url(env, name) -> str | None:
@@ -166,6 +180,10 @@ def load_settings(env=None) -> Settings:
             env, "IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 3600, 24 * 3600, 30 * 24 * 3600
         ),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, 1024, 10 * 1024 * 1024),
+        rate_limits=_switch(env, "RATE_LIMITS", True),
+        login_free_failures=_int(env, "LOGIN_FREE_FAILURES", 5, 1, 1000),
+        login_failure_window_seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 3600, 1, 30 * 24 * 3600),
+        login_max_delay_seconds=_int(env, "LOGIN_MAX_DELAY_SECONDS", 900, 1, 24 * 3600),
         dev_data_dir=data_dir,
         image_max_bytes=_int(env, "IMAGE_MAX_BYTES", 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
         image_dir=Path(env["IMAGE_DIR"]) if env.get("IMAGE_DIR") else None,

@@ -67,6 +67,7 @@ PAYLOAD_TOO_LARGE = Kind("payload-too-large", 413, "Payload too large")
 UNSUPPORTED_MEDIA_TYPE = Kind("unsupported-media-type", 415, "Unsupported media type")
 VALIDATION_ERROR = Kind("validation-error", 422, "Validation error")
 IDEMPOTENCY_KEY_REUSED = Kind("idempotency-key-reused", 422, "Idempotency key reused with another request")
+RATE_LIMITED = Kind("rate-limited", 429, "Too many requests")
 SERVICE_UNAVAILABLE = Kind("service-unavailable", 503, "Service unavailable")
 INTERNAL_ERROR = Kind("internal-error", 500, "Internal server error")
 
@@ -83,6 +84,7 @@ _BY_STATUS = {
         PAYLOAD_TOO_LARGE,
         UNSUPPORTED_MEDIA_TYPE,
         VALIDATION_ERROR,
+        RATE_LIMITED,
         SERVICE_UNAVAILABLE,
     )
 }
@@ -141,6 +143,13 @@ class ValidationFailed(ApiError):
 
     def __init__(self, errors: dict, detail="The request has invalid fields"):
         super().__init__(detail, errors=errors)
+
+
+class RateLimited(ApiError):
+    kind = RATE_LIMITED
+
+    def __init__(self, detail=None, *, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
 class ServiceUnavailable(ApiError):

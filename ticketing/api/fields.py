@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import marshmallow as ma
 
@@ -52,17 +52,17 @@ class Money(ma.fields.Field):
         if value is True or value is False or not isinstance(value, (int, Decimal, str)):
             raise self.make_error("invalid")
         if isinstance(value, str):
-            text = value
-        elif isinstance(value, Decimal):
-            text = format(value, "f")
+            if not _MONEY.fullmatch(value):  # at most 13 characters get past this
+                raise self.make_error("invalid")
+            amount = Decimal(value)
         else:
-            text = str(value)
-        if not _MONEY.fullmatch(text):
-            raise self.make_error("invalid")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise self.make_error("invalid") from None
+            # A number is judged by its sign, digits and exponent, never by writing it out:
+            # 1e999999999 as text would be a gigabyte.
+            amount = Decimal(value)
+            if not amount.is_finite() or amount.is_signed():
+                raise self.make_error("invalid")
+            if amount.as_tuple().exponent < -2:
+                raise self.make_error("invalid")
         if amount >= Decimal("10000000000"):
             raise self.make_error("too_large")
         return amount.quantize(Decimal("0.01"))

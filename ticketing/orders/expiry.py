@@ -10,6 +10,7 @@ import threading
 import time
 
 from ticketing.orders import repository
+from ticketing.users import service as users_service
 
 log = logging.getLogger("ticketing.expiry")
 BATCH_SIZE = 500
@@ -47,6 +48,7 @@ def start_sweeper(app, stop: threading.Event | None = None) -> threading.Thread 
                         repository.prune_idempotency_keys(
                             retention_seconds=settings.idempotency_key_ttl_seconds
                         )
+                        users_service.prune_login_failures()
                         last_prune = time.monotonic()
             except Exception:  # the database may be down; the next sweep tries again
                 log.warning("expiry sweep failed; retrying", exc_info=True)

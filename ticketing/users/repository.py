@@ -3,12 +3,17 @@ from ticketing import db, sql
 CREATE = sql.load("users/create")
 FIND_FOR_LOGIN = sql.load("users/find_for_login")
 GET = sql.load("users/get")
-UPSERT_ADMIN = sql.load("users/upsert_admin")
+CREATE_ADMIN = sql.load("users/create_admin")
+PROMOTE_TO_ADMIN = sql.load("users/promote_to_admin")
 AUTH_STATE = sql.load("users/auth_state")
 PASSWORD_HASH = sql.load("users/password_hash")
 UPDATE_SELF = sql.load("users/update_self")
 ADMIN_UPDATE = sql.load("users/admin_update")
 LIST = sql.load("users/list")
+CLAIM_LOGIN_ATTEMPT = sql.load("users/claim_login_attempt")
+LOGIN_WAIT = sql.load("users/login_wait")
+FORGET_LOGIN_FAILURES = sql.load("users/forget_login_failures")
+PRUNE_LOGIN_FAILURES = sql.load("users/prune_login_failures")
 
 
 def create(*, name: str, email: str, password_hash: str, role: str = "user") -> dict | None:
@@ -24,8 +29,15 @@ def get(*, user_id) -> dict | None:
     return db.current().one(GET, id=user_id)
 
 
-def upsert_admin(*, name: str, email: str, password_hash: str) -> dict:
-    return db.current().one(UPSERT_ADMIN, name=name, email=email, password_hash=password_hash)
+def create_admin(*, name: str, email: str, password_hash: str) -> dict | None:
+    """The new admin ({..., created: True}) or the existing account with this email,
+    unchanged ({..., created: False}); None if it was created concurrently (run again)."""
+    return db.current().one(CREATE_ADMIN, name=name, email=email, password_hash=password_hash)
+
+
+def promote_to_admin(*, email: str) -> dict | None:
+    """The account, now admin, with its `previous_role`; None when no account has this email."""
+    return db.current().one(PROMOTE_TO_ADMIN, email=email)
 
 
 def auth_state(*, user_id) -> dict | None:
@@ -59,3 +71,36 @@ def admin_update(*, user_id, name=None, email=None, role=None) -> dict | None:
 
 def list_page(*, role: str | None, email: str | None, limit: int, offset: int) -> list[dict]:
     return db.current().all(LIST, role=role, email=email, limit=limit, offset=offset)
+
+
+def claim_login_attempt(
+    *, email: str, free_failures: int, window_seconds: int, max_delay_seconds: int
+) -> dict | None:
+    """{failures} with this attempt counted, or None when the email must wait first."""
+    return db.current().one(
+        CLAIM_LOGIN_ATTEMPT,
+        email=email,
+        free_failures=free_failures,
+        window_seconds=window_seconds,
+        max_delay_seconds=max_delay_seconds,
+    )
+
+
+def login_wait(*, email: str, free_failures: int, window_seconds: int, max_delay_seconds: int) -> int | None:
+    """Seconds the email must still wait before a login attempt, or None."""
+    row = db.current().one(
+        LOGIN_WAIT,
+        email=email,
+        free_failures=free_failures,
+        window_seconds=window_seconds,
+        max_delay_seconds=max_delay_seconds,
+    )
+    return row and row["retry_after"]
+
+
+def forget_login_failures(*, email: str) -> None:
+    db.current().execute(FORGET_LOGIN_FAILURES, email=email)
+
+
+def prune_login_failures(*, window_seconds: int) -> int:
+    return db.current().execute(PRUNE_LOGIN_FAILURES, window_seconds=window_seconds)

@@ -10,6 +10,7 @@ from ticketing.errors import (
     INVALID_CREDENTIALS,
     MALFORMED_REQUEST,
     PAYLOAD_TOO_LARGE,
+    RATE_LIMITED,
     UNSUPPORTED_MEDIA_TYPE,
     WRONG_CURRENT_PASSWORD,
 )
@@ -36,9 +37,18 @@ class Signup(MethodView):
 class Login(MethodView):
     @blp.arguments(LoginIn, example={"email": "ana@example.com", "password": "correct horse battery"})
     @blp.response(200, TokenOut)
-    @blp.problems(MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, INVALID_CREDENTIALS, PAYLOAD_TOO_LARGE)
+    @blp.problems(
+        MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, INVALID_CREDENTIALS, PAYLOAD_TOO_LARGE, RATE_LIMITED
+    )
     def post(self, body):
-        """Exchange email and password for a bearer token"""
+        """Exchange email and password for a bearer token
+
+        After `LOGIN_FREE_FAILURES` (5) attempts for one email that did not end in a correct
+        password, each further attempt must wait, 1 s and doubling per failure up to
+        `LOGIN_MAX_DELAY_SECONDS` (15 min): until then every attempt, even with the right
+        password, is 429 `rate-limited` with `Retry-After` (seconds). Unknown emails are
+        treated exactly alike. A correct password resets the count.
+        """
         return service.login(**body)
 
 

@@ -6,6 +6,7 @@ from flask import current_app
 from psycopg2.errors import UniqueViolation
 
 from ticketing import security
+from ticketing.attempts import act_then_explain
 from ticketing.errors import (
     CURRENT_PASSWORD_REQUIRED,
     EMAIL_TAKEN,
@@ -15,6 +16,7 @@ from ticketing.errors import (
     ApiError,
     Forbidden,
     NotFound,
+    RateLimited,
     Unauthorized,
 )
 from ticketing.security import Principal
@@ -42,11 +44,42 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
-def ensure_admin(email: str, name: str, password: str) -> dict:
-    """Create an admin or promote the existing account; running it twice is harmless."""
+class AdminRefused(Exception):
+    """The admin bootstrap would have to change an existing account it was not told to."""
+
+
+def ensure_admin(email: str, name: str, password: str | None, *, promote_existing: bool = False) -> dict:
+    """Make sure `email` is an admin; running it twice is harmless. Returns the account
+    with `outcome`: "created", "already-admin" or "promoted".
+
+    A new account gets `password`. An existing non-admin account is promoted only with
+    `promote_existing` (the operator's explicit word), else AdminRefused: whoever
+    registered that email set its password, so promoting it silently would make them
+    admin. With `promote_existing`, the account must exist (AdminRefused otherwise) and
+    keeps its password."""
+    if promote_existing:
+        body = SignupIn(only=("email",)).load({"email": email})
+        user = repository.promote_to_admin(email=body["email"])
+        if user is None:
+            raise AdminRefused(f"no account has the email {body['email']}: nothing to promote")
+        outcome = "already-admin" if user.pop("previous_role") == "admin" else "promoted"
+        return {**user, "outcome": outcome}
     body = SignupIn().load({"name": name, "email": email, "password": password})
     password_hash = security.hash_password(body["password"], _settings().bcrypt_rounds)
-    return repository.upsert_admin(name=body["name"], email=body["email"], password_hash=password_hash)
+    user = None
+    for _ in range(3):  # None: created by someone else at this very moment; look again
+        user = repository.create_admin(name=body["name"], email=body["email"], password_hash=password_hash)
+        if user is not None:
+            break
+    if user is None:
+        raise AdminRefused(f"the account {body['email']} keeps changing; try again")
+    created = user.pop("created")
+    if not created and user["role"] != "admin":
+        raise AdminRefused(
+            f"{user['email']} is an existing account with the role {user['role']!r}; it is not "
+            "promoted silently, because its password was set by whoever registered it"
+        )
+    return {**user, "outcome": "created" if created else "already-admin"}
 
 
 def signup(*, name: str, email: str, password: str) -> dict:
@@ -57,13 +90,55 @@ def signup(*, name: str, email: str, password: str) -> dict:
     return user
 
 
+def _throttle(settings) -> dict:
+    return {
+        "free_failures": settings.login_free_failures,
+        "window_seconds": settings.login_failure_window_seconds,
+        "max_delay_seconds": settings.login_max_delay_seconds,
+    }
+
+
+def claim_login_attempt(email: str) -> None:
+    """Count a login attempt for `email` before its password is checked, or raise 429
+    `rate-limited` when the email must wait after repeated failures (whether or not an
+    account has it, and whatever the password: the wait ends by itself)."""
+    throttle = _throttle(_settings())
+
+    def must_wait():
+        seconds = repository.login_wait(email=email, **throttle)
+        if seconds:
+            raise RateLimited(
+                f"Too many failed logins for this email; try again in {seconds} s", retry_after=seconds
+            )
+        return None  # the wait ended in between: claim again
+
+    act_then_explain(
+        lambda: repository.claim_login_attempt(email=email, **throttle),
+        must_wait,
+        attempts=3,
+        gave_up=lambda: RateLimited("Too many failed logins for this email; try again", retry_after=1),
+    )
+
+
+def prune_login_failures() -> int:
+    """Forget failed logins past the window (the background sweep runs this)."""
+    return repository.prune_login_failures(window_seconds=_settings().login_failure_window_seconds)
+
+
 def login(*, email: str, password: str) -> dict:
-    """A bearer token for these credentials: {token, token_type, expires_in}."""
+    """A bearer token for these credentials: {token, token_type, expires_in}.
+
+    With RATE_LIMITS on, the attempt is counted first (claim_login_attempt); a correct
+    password forgets the email's failures."""
     settings = _settings()
+    if settings.rate_limits:
+        claim_login_attempt(email)
     user = repository.find_for_login(email=email)
     ok = security.check_password(password, user["password_hash"] if user else None, settings.bcrypt_rounds)
     if not ok:
         raise Unauthorized("Email or password is wrong", kind=INVALID_CREDENTIALS)
+    if settings.rate_limits:
+        repository.forget_login_failures(email=email)
     token = security.issue_token(
         user["id"], user["role"], settings.jwt_secret, settings.jwt_ttl_seconds, version=user["token_version"]
     )

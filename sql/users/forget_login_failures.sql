@@ -1,0 +1,2 @@
+-- A correct password: this email's failed logins are forgotten.
+DELETE FROM login_failures WHERE email = lower(:'email');

@@ -1,0 +1,21 @@
+"""Headers every response carries (issue 9, §5): `X-Content-Type-Options: nosniff`;
+`Cache-Control: no-store` unless the response set its own caching (the token, accounts,
+orders and every other answer to a signed-in caller must never sit in a shared or browser
+cache; only the Swagger assets and uploaded images say they may); and a Content-Security-
+Policy that lets a JSON answer load nothing (the Swagger UI page has its own: docs.py)."""
+
+from __future__ import annotations
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def register(app):
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers["X-Content-Type-Options"] = "nosniff"
+        if "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        if "Content-Security-Policy" not in headers:
+            headers["Content-Security-Policy"] = API_CSP
+        return response
