@@ -18,8 +18,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-run: $(STAMP) ## serve the API with gunicorn on http://127.0.0.1:$${PORT:-8080}
-	$(DEVDB) run -- $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+run: $(STAMP) ## serve the API on http://127.0.0.1:$${PORT:-8080}: nginx in front of gunicorn (docs/deployment.md)
+	$(DEVDB) run -- $(PY) -m ticketing.frontdoor
 
 dev: $(STAMP) ## Flask's reloading dev server (not for load)
 	$(DEVDB) run -- $(BIN)/flask --app wsgi run --debug --port $${PORT:-8080}

@@ -2,7 +2,12 @@
 
 import os
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
+# GUNICORN_BIND (e.g. unix:/path/app.sock) is how the front door (ticketing/frontdoor.py)
+# puts each pool on its own socket behind nginx; otherwise HOST:PORT.
+bind = (
+    os.environ.get("GUNICORN_BIND")
+    or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
+)
 # Sync workers, one database connection each: on 2 cores the Python tier, not the
 # database, is the limit (docs/performance.md has the measurements behind these numbers).
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
@@ -15,6 +20,9 @@ backlog = 2048
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# The front door runs two pools, "app" and "auth" (bcrypt paths): names in `ps`, one banner.
+pool = os.environ.get("GUNICORN_POOL", "app")
+proc_name = f"ticketing-{pool}"
 # No `gunicornc` control socket: several instances (tests, bench, make run) share a home.
 control_socket_disable = True
 
@@ -36,7 +44,7 @@ def on_starting(server):
         sys.exit(1)
     app.extensions["ticketing.db"].close()
     settings = app.config["SETTINGS"]
-    if not settings.production:
+    if not settings.production and pool == "app":
         print(f"development webhook secret (X-Webhook-Secret): {settings.webhook_secret}", flush=True)
 
 

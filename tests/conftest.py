@@ -17,6 +17,7 @@ from dataclasses import replace
 import psycopg2
 import pytest
 
+from tests.support.frontdoor import nginx_or_fail, remove, start_front_door
 from tests.support.samples import EVENT, JWT_SECRET, WEBHOOK, WEBHOOK_SECRET
 from tests.support.servers import start_gunicorn
 from ticketing import create_app, devdb, security
@@ -223,3 +224,24 @@ def gunicorn(database_url, tmp_path):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def nginx():
+    """nginx's path; installed with apt-get if missing, else the test fails (never skips)."""
+    return nginx_or_fail()
+
+
+@pytest.fixture
+def front_door(database_url, nginx):
+    """front_door(**env_overrides): `python -m ticketing.frontdoor` (what `make run` runs)
+    on a free port, nginx in front of both gunicorn pools; stopped when the test ends."""
+    servers = []
+
+    def start(**env_overrides):
+        servers.append(start_front_door(database_url, **env_overrides))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        remove(server)

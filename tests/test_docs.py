@@ -21,3 +21,17 @@ def test_every_setting_is_in_the_readme():
     names |= {"ADMIN_EMAIL", "ADMIN_PASSWORD", "ADMIN_NAME", "PORT", "HOST", "WEB_CONCURRENCY"}
     missing = sorted(n for n in names if f"`{n}`" not in readme)
     assert missing == []
+
+
+def test_every_front_door_setting_is_in_the_readme_with_its_default():
+    from ticketing.frontdoor import SETTINGS
+
+    readme = (ROOT / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    for name, setting in SETTINGS.items():
+        if name == "RATE_LIMITS":  # a setting of the app too: its row is in the main table
+            assert "`RATE_LIMITS`" in readme
+            continue
+        found = [row for row in rows if f"`{name}`" in row]
+        assert found, f"{name} is not in README's configuration tables"
+        assert setting.default in found[0].rsplit("|", 2)[1], (name, setting.default)

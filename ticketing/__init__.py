@@ -11,6 +11,7 @@ from types import FunctionType
 import orjson
 from flask import Flask
 from flask.json.provider import JSONProvider
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ticketing import docs, errors, headers, observability
 from ticketing.api import API_PREFIX, Api
@@ -115,6 +116,9 @@ class App(Flask):
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     app = App(__name__)
+    # Exactly one proxy hop is trusted: the front door's nginx, which sets X-Forwarded-For
+    # to the address it saw and X-Forwarded-Proto to its scheme (docs/deployment.md).
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     app.json = OrjsonProvider(app)
     app.config.update(
         SETTINGS=settings,

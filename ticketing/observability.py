@@ -32,6 +32,8 @@ def register(app):
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
             "request_id": request_id,
+            # The client's address: behind the front door, the one nginx saw (ProxyFix).
+            "remote_addr": request.remote_addr,
         }
         if principal is not None:
             line["user_id"] = principal.id

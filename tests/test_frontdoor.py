@@ -1,0 +1,198 @@
+"""The front door (issue 9, part 1): nginx in front of gunicorn, as `make run` serves it,
+with the repository's nginx configuration (deploy/nginx/)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import signal
+import socket
+import time
+
+import pytest
+
+from tests.support.frontdoor import Connection, group_processes, remove, short_folder, start_front_door
+from tests.support.servers import free_port
+from tests.support.timeouts import SERVER_STOP_TIMEOUT, wait_until
+from ticketing import frontdoor
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def door(database_url, nginx):
+    """One front door with the default settings for the tests that only read from it."""
+    server = start_front_door(database_url)
+    yield server
+    remove(server)
+
+
+def test_serves_through_nginx_and_keeps_connections_alive(door):
+    server = door
+
+    async def two_requests_on_one_connection():
+        conn = Connection("127.0.0.1", server.port)
+        first = await conn.request("GET", "/healthz")
+        writer = conn.writer
+        second = await conn.request("GET", "/api/v1/events")
+        assert conn.writer is writer, "the second request needed a new connection"
+        await conn.close()
+        return first, second
+
+    first, second = asyncio.run(two_requests_on_one_connection())
+    assert (first.status, second.status) == (200, 200)
+    for answer in (first, second):
+        assert answer.headers["server"] == "nginx"
+        assert answer.headers.get("connection", "keep-alive").lower() == "keep-alive"
+    # gunicorn listens on unix sockets only: nothing but nginx on the port.
+    assert (server.run_dir / "app.sock").is_socket() and (server.run_dir / "auth.sock").is_socket()
+
+
+def test_request_id_travels_through_nginx_into_the_log_and_back(door):
+    server = door
+    mine = server.get("/healthz", headers={"X-Request-ID": "trace-7f3a"})
+    generated = server.get("/healthz")
+    insane = server.get("/healthz", headers={"X-Request-ID": "has spaces"})
+
+    assert mine.headers["X-Request-ID"] == "trace-7f3a"
+    assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["X-Request-ID"])  # nginx's $request_id
+    assert re.fullmatch(r"[0-9a-f]{32}", insane.headers["X-Request-ID"])
+    for answer in (mine, generated, insane):
+        request_id = answer.headers["X-Request-ID"]
+        wait_until(
+            lambda rid=request_id: any(line["request_id"] == rid for line in server.log_lines()),
+            f"{request_id} not in the app's log",
+        )
+        assert any(line["request_id"] == request_id for line in server.access_log())
+
+
+def test_the_app_trusts_exactly_one_forwarding_hop(door, client, capsys):
+    # In process: of "client, proxy-1" the app believes the last hop only.
+    client.get("/healthz", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"})
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert logged[-1]["remote_addr"] == "203.0.113.7"
+
+    # Through nginx: whatever a client claims, the app sees the address nginx saw.
+    server = door
+    answer = server.get("/healthz", headers={"X-Forwarded-For": "6.6.6.6", "X-Request-ID": "xff-check"})
+    assert answer.status_code == 200
+    wait_until(lambda: any(line["request_id"] == "xff-check" for line in server.log_lines()), "not logged")
+    (line,) = [line for line in server.log_lines() if line["request_id"] == "xff-check"]
+    assert line["remote_addr"] == "127.0.0.1"
+
+
+def _raw(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(data)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _problem_of(raw: bytes) -> tuple[int, dict, dict]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, json.loads(body)
+
+
+def test_oversized_and_malformed_requests_get_problem_json_from_nginx(door):
+    server = door
+    big_header = server.get("/healthz", headers={"X-Padding": "a" * 20_000})
+    big_body = server.post(
+        "/api/v1/orders", data=b"x" * 2_000_000, headers={"Content-Type": "application/json"}
+    )
+    long_uri = server.get("/" + "a" * 20_000)
+    garbage = _raw(server.port, b"GARBAGE\r\n\r\n")
+
+    assert big_header.status_code == 431
+    assert big_body.status_code == 413
+    assert long_uri.status_code == 414
+    answers = [
+        (r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.json())
+        for r in (big_header, big_body, long_uri)
+    ]
+    answers.append(_problem_of(garbage))
+    assert answers[-1][0] == 400
+    for status, headers, body in answers:
+        assert headers["content-type"] == PROBLEM
+        assert body["status"] == status
+        assert body["type"] == (
+            "/problems/payload-too-large" if status == 413 else "/problems/malformed-request"
+        )
+    # The app's own 413 (over MAX_BODY_BYTES, under nginx's limit) still comes from the app.
+    app_limit = server.post(
+        "/api/v1/signup", data=b"x" * 100_000, headers={"Content-Type": "application/json"}
+    )
+    assert app_limit.status_code == 413 and app_limit.json()["instance"] == "/api/v1/signup"
+
+
+def test_a_client_that_stops_sending_is_cut_off(front_door):
+    server = front_door(NGINX_CLIENT_TIMEOUT="1s")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+        started = time.monotonic()
+        try:
+            assert conn.recv(1024) == b""  # closed without an answer...
+        except ConnectionResetError:
+            pass  # ...or reset (reset_timedout_connection)
+        assert time.monotonic() - started < 5
+
+
+def test_the_templates_need_nothing_but_their_placeholders():
+    values = {name: "1" for name in frontdoor.SETTINGS}
+    door = frontdoor.FrontDoor({"PORT": "8080", "DEV_DATA_DIR": "/tmp/x"}, "nginx")
+    values.update(door.nginx_values())
+    for name in frontdoor.TEMPLATES:
+        text = (frontdoor.NGINX_DIR / name).read_text()
+        frontdoor.render(text, values)  # raises on an unknown placeholder
+        # The nginx image's envsubst also replaces $NAME without braces: none may look so.
+        assert not re.findall(r"\$[A-Z][A-Z0-9_]*", text), name
+
+
+def test_bad_front_door_settings_are_refused():
+    for name, bad in [("RATE_LIMITS", "maybe"), ("APP_MAX_CONNS", "0"), ("NGINX_MAX_BODY", "1g; evil")]:
+        try:
+            frontdoor.settings_from({name: bad})
+        except frontdoor.FrontDoorError as exc:
+            assert name in str(exc)
+        else:
+            raise AssertionError(f"{name}={bad!r} accepted")
+
+
+def test_make_run_stops_entirely_on_sigterm_to_its_process_group(database_url, nginx):
+    port = free_port()
+    server = start_front_door(
+        database_url, command=["make", "-s", "--no-print-directory", "run"], PORT=str(port)
+    )
+    try:
+        assert server.get("/healthz").headers["Server"] == "nginx"
+        members = group_processes(server.process.pid)
+        assert len(members) >= 7  # make, the front door, nginx and its worker, 2 gunicorn masters, workers
+        server.signal_group(signal.SIGTERM)
+        server.process.wait(SERVER_STOP_TIMEOUT)
+        wait_until(lambda: not group_processes(server.process.pid), "processes left running after SIGTERM")
+        assert frontdoor.port_is_free("127.0.0.1", port)
+        assert not (server.run_dir / "app.sock").exists()
+    finally:
+        remove(server)
+
+
+def test_two_front_doors_run_side_by_side_from_one_checkout(database_url, nginx):
+    shared = short_folder()  # one DEV_DATA_DIR, as two `make run`s of one checkout share
+    first = second = None
+    try:
+        first = start_front_door(database_url, DEV_DATA_DIR=str(shared))
+        second = start_front_door(database_url, DEV_DATA_DIR=str(shared))
+        assert first.run_dir != second.run_dir and first.run_dir.parent == second.run_dir.parent
+        assert first.get("/healthz").status_code == second.get("/healthz").status_code == 200
+        first.stop()
+        assert second.get("/healthz").status_code == 200  # stopping one leaves the other alone
+    finally:
+        for server in (first, second):
+            if server is not None:
+                remove(server)
+        shutil.rmtree(shared, ignore_errors=True)
