@@ -213,12 +213,19 @@ def test_webhook_bad_body_is_422(client, make_event, buy, body):
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Webhook-Secret": "wrong"}, {"X-Webhook-Secret": ""}])
-def test_webhook_needs_the_secret(make_event, buy, settle, sql, headers):
+@pytest.mark.parametrize(
+    "headers, kind",
+    [
+        ({}, "invalid-webhook-signature"),
+        ({"X-Webhook-Secret": "wrong"}, "invalid-webhook-secret"),
+        ({"X-Webhook-Secret": ""}, "invalid-webhook-secret"),
+    ],
+)
+def test_webhook_needs_the_secret(make_event, buy, settle, sql, headers, kind):
     order = buy(make_event()["id"], 1).json
     response = settle(order["id"], "REJECTED", headers=headers)
     assert response.status_code == 401
-    assert response.json["type"] == "/problems/invalid-webhook-secret"
+    assert response.json["type"] == f"/problems/{kind}"
     assert sql.value("SELECT status FROM orders WHERE id = %s", (order["id"],)) == "PENDING"
 
 
