@@ -22,7 +22,17 @@ from tests.support.servers import start_gunicorn
 from ticketing import create_app, devdb, security
 from ticketing.config import Settings
 
-TABLES = ["idempotency_keys", "tickets", "orders", "events", "users"]
+TABLES = [
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "payments",
+    "payment_deliveries",
+    "idempotency_keys",
+    "tickets",
+    "orders",
+    "events",
+    "users",
+]
 
 
 @pytest.fixture(scope="session")

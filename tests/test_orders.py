@@ -204,7 +204,13 @@ def test_webhook_unknown_order_is_404(settle):
         {"status": "paid"},
         {"status": "PAID", "reason": 5},
         {"status": "PAID", "reason": "x" * 501},
-        {"status": "PAID", "amount": 1},
+        {"status": "PAID", "bogus": 1},
+        {"status": "PAID", "amount": -1},
+        {"status": "PAID", "amount": "1.001"},
+        {"status": "PAID", "currency": "brl"},
+        {"status": "PAID", "currency": "REAL"},
+        {"status": "PAID", "payment_id": ""},
+        {"status": "PAID", "payment_id": "x" * 256},
     ],
 )
 def test_webhook_bad_body_is_422(client, make_event, buy, body):

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from ticketing import signatures
 from ticketing.api import Blueprint
 from ticketing.errors import (
+    AMOUNT_MISMATCH,
     INVALID_TRANSITION,
     INVALID_WEBHOOK_SECRET,
     INVALID_WEBHOOK_SIGNATURE,
@@ -15,13 +16,14 @@ from ticketing.errors import (
     NOT_FOUND,
     PAYLOAD_TOO_LARGE,
     PAYMENT_AFTER_EXPIRY,
+    PAYMENT_ID_REUSED,
     SERVICE_UNAVAILABLE,
     UNSUPPORTED_MEDIA_TYPE,
     ServiceUnavailable,
     Unauthorized,
 )
-from ticketing.orders import service
 from ticketing.orders.schemas import SettleIn
+from ticketing.payments import service
 
 blp = Blueprint("webhooks", __name__, description="Payment provider callbacks")
 
@@ -60,7 +62,10 @@ class OrderStatus(MethodView):
         [INVALID_WEBHOOK_SIGNATURE, INVALID_WEBHOOK_SECRET, SERVICE_UNAVAILABLE],
         [{"webhookSignature": []}, {"webhookSecret": []}],
     )
-    @blp.arguments(SettleIn, example={"status": "REJECTED", "reason": "card declined"})
+    @blp.arguments(
+        SettleIn,
+        example={"status": "PAID", "payment_id": "pay_3f9a1c5e", "amount": "200.00", "currency": "BRL"},
+    )
     @blp.response(204)
     @blp.problems(
         MALFORMED_REQUEST,
@@ -68,6 +73,8 @@ class OrderStatus(MethodView):
         NOT_FOUND,
         INVALID_TRANSITION,
         PAYMENT_AFTER_EXPIRY,
+        AMOUNT_MISMATCH,
+        PAYMENT_ID_REUSED,
         PAYLOAD_TOO_LARGE,
     )
     def post(self, body, order_id):
@@ -79,12 +86,18 @@ class OrderStatus(MethodView):
         service still works unless `WEBHOOK_REQUIRE_SIGNATURE=true` (wrong: 401
         `invalid-webhook-secret`).
 
-        PENDING → PAID, or PENDING → REJECTED (its tickets are cancelled and their capacity
-        returns to the event, in the same transaction). Repeating the current status is a
-        harmless 204, so provider retries are safe; PAID ↔ REJECTED is 409
-        `invalid-transition`. PAID for an EXPIRED order re-reserves its tickets if the event
-        still has them (204), else answers 409 `payment-after-expiry` and records the late
-        payment on the order; REJECTED for an EXPIRED or CANCELLED order changes nothing (204).
+        PENDING → PAID (its payment enters the ledger as `captured`), or PENDING → REJECTED
+        (its tickets are cancelled and their capacity returns to the event), in one
+        transaction with the delivery's record. `amount` or `currency` differing from the
+        order's: 409 `amount-mismatch`, the order unchanged. A `payment_id` seen before for
+        this order gets the first answer again; for another order, 409 `payment-id-reused`.
+        Without a `payment_id`, repeating the current status is a harmless 204. PAID ↔
+        REJECTED is 409 `invalid-transition`. PAID for an EXPIRED order re-reserves its
+        tickets if the event still has them (204), else 409 `payment-after-expiry`. A PAID
+        that cannot be honoured (CANCELLED, REJECTED, REFUNDED, or EXPIRED without tickets
+        left) still answers 409, and its payment is recorded `refund_due`
+        (`GET /payments?state=refund_due`). REJECTED for an EXPIRED or CANCELLED order
+        changes nothing (204). See docs/payments.md.
         """
-        service.settle(order_id, body["status"], body["reason"])
+        service.settle(order_id, service.Verdict(**body))
         return None
