@@ -45,7 +45,7 @@ def on_starting(server):
     app.extensions["ticketing.db"].close()
     settings = app.config["SETTINGS"]
     if not settings.production and pool == "app":
-        print(f"development webhook secret (X-Webhook-Secret): {settings.webhook_secret}", flush=True)
+        print(f"development webhook secret (signs Webhook-Signature): {settings.webhook_secret}", flush=True)
 
 
 def post_worker_init(worker):

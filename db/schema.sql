@@ -34,7 +34,9 @@ CREATE TABLE public.events (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
     image_key text,
+    currency text DEFAULT 'BRL'::text NOT NULL,
     CONSTRAINT events_capacity_check CHECK (((capacity >= 1) AND (capacity <= 1000000))),
+    CONSTRAINT events_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT events_description_check CHECK ((char_length(description) <= 5000)),
     CONSTRAINT events_image_key_check CHECK ((image_key ~ '^[0-9a-f]{32}\.(png|jpg|webp)$'::text)),
     CONSTRAINT events_image_url_check CHECK ((char_length(image_url) <= 2048)),
@@ -83,11 +85,55 @@ CREATE TABLE public.orders (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     late_payment_at timestamp with time zone,
+    currency text NOT NULL,
+    CONSTRAINT orders_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT orders_quantity_check CHECK ((quantity > 0)),
     CONSTRAINT orders_reason_check CHECK ((char_length(reason) <= 500)),
-    CONSTRAINT orders_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'PAID'::text, 'REJECTED'::text, 'EXPIRED'::text, 'CANCELLED'::text]))),
+    CONSTRAINT orders_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'PAID'::text, 'REJECTED'::text, 'EXPIRED'::text, 'CANCELLED'::text, 'REFUNDED'::text]))),
     CONSTRAINT orders_total_is_price_times_quantity CHECK ((total_amount = (unit_price * (quantity)::numeric))),
     CONSTRAINT orders_unit_price_check CHECK ((unit_price >= (0)::numeric))
+);
+
+
+--
+-- Name: payment_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payment_deliveries (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    order_id uuid NOT NULL,
+    payment_id text,
+    status text NOT NULL,
+    amount numeric(14,2),
+    currency text,
+    reason text,
+    response_status integer,
+    response_body jsonb,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT payment_deliveries_payment_id_check CHECK (((char_length(payment_id) >= 1) AND (char_length(payment_id) <= 255))),
+    CONSTRAINT payment_deliveries_status_check CHECK ((status = ANY (ARRAY['PAID'::text, 'REJECTED'::text])))
+);
+
+
+--
+-- Name: payments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.payments (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    order_id uuid NOT NULL,
+    payment_id text,
+    amount numeric(14,2) NOT NULL,
+    currency text NOT NULL,
+    state text NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    refunded_at timestamp with time zone,
+    CONSTRAINT payments_amount_check CHECK ((amount >= (0)::numeric)),
+    CONSTRAINT payments_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT payments_payment_id_check CHECK (((char_length(payment_id) >= 1) AND (char_length(payment_id) <= 255))),
+    CONSTRAINT payments_refunded_at CHECK (((state = 'refunded'::text) = (refunded_at IS NOT NULL))),
+    CONSTRAINT payments_state_check CHECK ((state = ANY (ARRAY['captured'::text, 'refund_due'::text, 'refunded'::text])))
 );
 
 
@@ -138,6 +184,44 @@ CREATE TABLE public.users (
 
 
 --
+-- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_deliveries (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    endpoint_id uuid NOT NULL,
+    event_id uuid DEFAULT gen_random_uuid() NOT NULL,
+    type text NOT NULL,
+    subject_id uuid NOT NULL,
+    data jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_status integer,
+    last_error text,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    retry_from timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    failed_at timestamp with time zone
+);
+
+
+--
+-- Name: webhook_endpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_endpoints (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    url text NOT NULL,
+    events text[] NOT NULL,
+    secret text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    disabled_at timestamp with time zone,
+    CONSTRAINT webhook_endpoints_events_check CHECK (((cardinality(events) >= 1) AND (cardinality(events) <= 20))),
+    CONSTRAINT webhook_endpoints_url_check CHECK ((char_length(url) <= 2048))
+);
+
+
+--
 -- Name: events events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -170,6 +254,22 @@ ALTER TABLE ONLY public.orders
 
 
 --
+-- Name: payment_deliveries payment_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_deliveries
+    ADD CONSTRAINT payment_deliveries_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: payments payments_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payments
+    ADD CONSTRAINT payments_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -191,6 +291,22 @@ ALTER TABLE ONLY public.tickets
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: webhook_endpoints webhook_endpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id);
 
 
 --
@@ -236,6 +352,41 @@ CREATE INDEX orders_user_idx ON public.orders USING btree (user_id, created_at D
 
 
 --
+-- Name: payment_deliveries_order_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payment_deliveries_order_idx ON public.payment_deliveries USING btree (order_id, received_at);
+
+
+--
+-- Name: payment_deliveries_payment_id_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX payment_deliveries_payment_id_key ON public.payment_deliveries USING btree (payment_id);
+
+
+--
+-- Name: payments_order_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payments_order_idx ON public.payments USING btree (order_id);
+
+
+--
+-- Name: payments_payment_id_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX payments_payment_id_key ON public.payments USING btree (payment_id);
+
+
+--
+-- Name: payments_state_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX payments_state_idx ON public.payments USING btree (state, received_at, id);
+
+
+--
 -- Name: tickets_event_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -261,6 +412,20 @@ CREATE INDEX users_created_idx ON public.users USING btree (created_at, id);
 --
 
 CREATE UNIQUE INDEX users_email_lower_key ON public.users USING btree (lower(email));
+
+
+--
+-- Name: webhook_deliveries_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree (next_attempt_at) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
+
+
+--
+-- Name: webhook_deliveries_endpoint_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_endpoint_idx ON public.webhook_deliveries USING btree (endpoint_id, created_at DESC, id);
 
 
 --
@@ -304,11 +469,35 @@ ALTER TABLE ONLY public.orders
 
 
 --
+-- Name: payment_deliveries payment_deliveries_order_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payment_deliveries
+    ADD CONSTRAINT payment_deliveries_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id);
+
+
+--
+-- Name: payments payments_order_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.payments
+    ADD CONSTRAINT payments_order_id_fkey FOREIGN KEY (order_id) REFERENCES public.orders(id);
+
+
+--
 -- Name: tickets tickets_order_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.tickets
     ADD CONSTRAINT tickets_order_fkey FOREIGN KEY (order_id, event_id) REFERENCES public.orders(id, event_id);
+
+
+--
+-- Name: webhook_deliveries webhook_deliveries_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.webhook_endpoints(id) ON DELETE CASCADE;
 
 
 --
@@ -325,4 +514,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000002'),
     ('20261125000003'),
     ('20261125000004'),
-    ('20261125000006');
+    ('20261125000006'),
+    ('20261207000301'),
+    ('20261207000302');

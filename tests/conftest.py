@@ -23,7 +23,18 @@ from tests.support.servers import start_gunicorn
 from ticketing import create_app, devdb, security
 from ticketing.config import Settings
 
-TABLES = ["login_failures", "idempotency_keys", "tickets", "orders", "events", "users"]
+TABLES = [
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "payments",
+    "payment_deliveries",
+    "login_failures",
+    "idempotency_keys",
+    "tickets",
+    "orders",
+    "events",
+    "users",
+]
 
 
 @pytest.fixture(scope="session")

@@ -227,3 +227,52 @@ def test_login_throttle_settings():
     assert settings.login_max_delay_seconds == 30
     with pytest.raises(ConfigError, match="LOGIN_FREE_FAILURES"):
         load_settings(production(LOGIN_FREE_FAILURES="0"))
+def test_webhook_secret_lists_several_for_rotation():
+    settings = load_settings(production(WEBHOOK_SECRET="first-secret-value-1, second-secret-value-2"))
+    assert settings.webhook_secrets == ("first-secret-value-1", "second-secret-value-2")
+
+
+@pytest.mark.parametrize("value", ["long-enough-secret,short", ",", "long-enough-secret, "])
+def test_production_checks_every_listed_webhook_secret(value):
+    if value == "long-enough-secret, ":
+        assert load_settings(production(WEBHOOK_SECRET=value)).webhook_secrets == ("long-enough-secret",)
+        return
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET"):
+        load_settings(production(WEBHOOK_SECRET=value))
+
+
+def test_payment_settings_defaults():
+    settings = load_settings(production())
+    assert settings.webhook_tolerance_seconds == 300
+    assert settings.webhook_require_signature is False
+    assert settings.default_currency == "BRL"
+    assert (settings.webhook_timeout_seconds, settings.webhook_retry_hours) == (5, 24)
+    assert settings.webhook_allow_private_targets is False
+
+
+def test_payment_settings_from_the_environment():
+    settings = load_settings(
+        production(
+            WEBHOOK_REQUIRE_SIGNATURE="true",
+            WEBHOOK_TOLERANCE_SECONDS="60",
+            DEFAULT_CURRENCY="EUR",
+            WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
+        )
+    )
+    assert settings.webhook_require_signature and settings.webhook_allow_private_targets
+    assert (settings.webhook_tolerance_seconds, settings.default_currency) == (60, "EUR")
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("WEBHOOK_REQUIRE_SIGNATURE", "maybe"),
+        ("DEFAULT_CURRENCY", "eur"),
+        ("DEFAULT_CURRENCY", "EURO"),
+        ("WEBHOOK_TOLERANCE_SECONDS", "0"),
+        ("WEBHOOK_TIMEOUT_SECONDS", "0"),
+    ],
+)
+def test_bad_payment_settings_stop_the_start(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings(production(**{name: value}))

@@ -16,7 +16,7 @@ def test_every_setting_is_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     config = (ROOT / "ticketing" / "config.py").read_text()
     names = set(re.findall(r'env(?:\.get)?\(\s*"([A-Z][A-Z0-9_]+)"', config))
-    names |= set(re.findall(r'_(?:int|http_url)\(\s*env,\s*"([A-Z][A-Z0-9_]+)"', config))
+    names |= set(re.findall(r'_(?:int|bool|currency|http_url)\(\s*env,\s*"([A-Z][A-Z0-9_]+)"', config))
     names |= set(re.findall(r'env\["([A-Z][A-Z0-9_]+)"\]', config))
     names |= {"ADMIN_EMAIL", "ADMIN_PASSWORD", "ADMIN_NAME", "PORT", "HOST", "WEB_CONCURRENCY"}
     missing = sorted(n for n in names if f"`{n}`" not in readme)

@@ -12,6 +12,7 @@ def test_admin_creates_an_event(client, admin):
     body = response.json
     assert body["remaining"] == body["capacity"] == 100
     assert body["price"] == "100.00"
+    assert body["currency"] == "BRL"  # DEFAULT_CURRENCY
     assert body["max_per_order"] == 10
     assert body["created_by"] == admin["id"]
     assert body["date"] == "2030-10-10T00:00:00Z"
@@ -27,6 +28,7 @@ def test_admin_creates_an_event(client, admin):
         "capacity",
         "remaining",
         "price",
+        "currency",
         "image_url",
         "description",
         "max_per_order",

@@ -204,7 +204,13 @@ def test_webhook_unknown_order_is_404(settle):
         {"status": "paid"},
         {"status": "PAID", "reason": 5},
         {"status": "PAID", "reason": "x" * 501},
-        {"status": "PAID", "amount": 1},
+        {"status": "PAID", "bogus": 1},
+        {"status": "PAID", "amount": -1},
+        {"status": "PAID", "amount": "1.001"},
+        {"status": "PAID", "currency": "brl"},
+        {"status": "PAID", "currency": "REAL"},
+        {"status": "PAID", "payment_id": ""},
+        {"status": "PAID", "payment_id": "x" * 256},
     ],
 )
 def test_webhook_bad_body_is_422(client, make_event, buy, body):
@@ -213,12 +219,19 @@ def test_webhook_bad_body_is_422(client, make_event, buy, body):
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Webhook-Secret": "wrong"}, {"X-Webhook-Secret": ""}])
-def test_webhook_needs_the_secret(make_event, buy, settle, sql, headers):
+@pytest.mark.parametrize(
+    "headers, kind",
+    [
+        ({}, "invalid-webhook-signature"),
+        ({"X-Webhook-Secret": "wrong"}, "invalid-webhook-secret"),
+        ({"X-Webhook-Secret": ""}, "invalid-webhook-secret"),
+    ],
+)
+def test_webhook_needs_the_secret(make_event, buy, settle, sql, headers, kind):
     order = buy(make_event()["id"], 1).json
     response = settle(order["id"], "REJECTED", headers=headers)
     assert response.status_code == 401
-    assert response.json["type"] == "/problems/invalid-webhook-secret"
+    assert response.json["type"] == f"/problems/{kind}"
     assert sql.value("SELECT status FROM orders WHERE id = %s", (order["id"],)) == "PENDING"
 
 

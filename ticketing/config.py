@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,16 @@ class Settings:
     database_url: str = ""
     jwt_secret: str = field(default="", repr=False)
     jwt_ttl_seconds: int = 3600
-    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)  # comma-separated: rotation
+    webhook_tolerance_seconds: int = 300
+    webhook_require_signature: bool = False
+    default_currency: str = "BRL"
+    # Outgoing webhooks (docs/webhooks.md)
+    webhook_timeout_seconds: int = 5
+    webhook_retry_hours: int = 24
+    webhook_retry_first_seconds: float = 5.0
+    webhook_delivery_seconds: float = 1.0  # 0: no background delivery in this process
+    webhook_allow_private_targets: bool = False
     admin_email: str | None = None
     admin_password: str | None = field(default=None, repr=False)
     admin_name: str | None = None
@@ -59,6 +69,11 @@ class Settings:
         return self.app_env == "production"
 
     @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        """Every accepted payment-webhook secret (WEBHOOK_SECRET lists them, comma-separated)."""
+        return _secrets(self.webhook_secret)
+
+    @property
     def image_folder(self) -> Path:
         if self.image_dir is not None:
             return self.image_dir
@@ -85,6 +100,29 @@ def _switch(env, name, default: bool) -> bool:
     if raw not in ("on", "off"):
         raise ConfigError(f"{name} must be 'on' or 'off', got {raw!r}")
     return raw == "on"
+def _bool(env, name, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {env.get(name)!r}")
+
+
+def _secrets(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+
+def _currency(env, name, default: str) -> str:
+    raw = env.get(name) or default
+    if not re.fullmatch(CURRENCY_PATTERN, raw):
+        raise ConfigError(f"{name} must be an ISO 4217 code (three capital letters), got {raw!r}")
+    return raw
 
 
 def _http_url(env, name) -> str | None:
@@ -142,9 +180,12 @@ def load_settings(env=None) -> Settings:
     if production:
         if len(jwt_secret.encode()) < 32:
             raise ConfigError("JWT_SECRET of at least 32 bytes is required when APP_ENV=production")
-        if webhook_secret is not None and len(webhook_secret.encode()) < 16:
+        if webhook_secret is not None and (
+            not _secrets(webhook_secret) or any(len(s.encode()) < 16 for s in _secrets(webhook_secret))
+        ):
             raise ConfigError(
-                "WEBHOOK_SECRET must be at least 16 bytes (or unset: the webhook then answers 503)"
+                "WEBHOOK_SECRET must be at least 16 bytes, each if several are listed"
+                " (or unset: the webhook then answers 503)"
             )
     else:
         generated = None
@@ -165,6 +206,14 @@ def load_settings(env=None) -> Settings:
         jwt_secret=jwt_secret,
         jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", 3600, 60, 7 * 24 * 3600),
         webhook_secret=webhook_secret,
+        webhook_tolerance_seconds=_int(env, "WEBHOOK_TOLERANCE_SECONDS", 300, 1, 24 * 3600),
+        webhook_require_signature=_bool(env, "WEBHOOK_REQUIRE_SIGNATURE", False),
+        default_currency=_currency(env, "DEFAULT_CURRENCY", "BRL"),
+        webhook_timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 5, 1, 60),
+        webhook_retry_hours=_int(env, "WEBHOOK_RETRY_HOURS", 24, 1, 24 * 30),
+        webhook_retry_first_seconds=_int(env, "WEBHOOK_RETRY_FIRST_MS", 5000, 100, 10000) / 1000,
+        webhook_delivery_seconds=_int(env, "WEBHOOK_DELIVERY_MS", 1000, 0, 60000) / 1000,
+        webhook_allow_private_targets=_bool(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
         admin_email=admin["ADMIN_EMAIL"],
         admin_password=admin["ADMIN_PASSWORD"],
         admin_name=admin["ADMIN_NAME"] or "Administrator",

@@ -115,6 +115,7 @@ class Database:
         self._pid = None
         self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
+        self._local = threading.local()  # this thread's open transaction, if any
 
     def _get_pool(self):
         # Created lazily in the process that uses it, so gunicorn workers never share a
@@ -171,22 +172,42 @@ class Database:
 
     @contextmanager
     def transaction(self):
-        """BEGIN ... COMMIT on one connection; an exception rolls back (in connection())."""
+        """BEGIN ... COMMIT on one connection; an exception rolls back (in connection()).
+
+        While it is open, every query this thread runs through `one`/`all`/`execute` (so
+        every repository function) runs in it; a transaction opened inside joins it."""
+        active = getattr(self._local, "tx", None)
+        if active is not None:
+            yield active
+            return
         with self.connection() as conn:
             cur = conn.cursor()
             cur.execute("BEGIN")
-            yield Tx(conn)
+            tx = self._local.tx = Tx(conn)
+            try:
+                yield tx
+            finally:
+                self._local.tx = None
             cur.execute("COMMIT")
 
     def one(self, query: Query, **params) -> dict | None:
+        tx = getattr(self._local, "tx", None)
+        if tx is not None:
+            return tx.one(query, **params)
         with self.connection() as conn:
             return Tx(conn).one(query, **params)
 
     def all(self, query: Query, **params) -> list[dict]:
+        tx = getattr(self._local, "tx", None)
+        if tx is not None:
+            return tx.all(query, **params)
         with self.connection() as conn:
             return Tx(conn).all(query, **params)
 
     def execute(self, query: Query, **params) -> int:
+        tx = getattr(self._local, "tx", None)
+        if tx is not None:
+            return tx.execute(query, **params)
         with self.connection() as conn:
             return Tx(conn).execute(query, **params)
 

@@ -43,7 +43,19 @@ SPEC_OPTIONS = {
     "components": {
         "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-            "webhookSecret": {"type": "apiKey", "in": "header", "name": "X-Webhook-Secret"},
+            "webhookSignature": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Webhook-Signature",
+                "description": "`t=<unix seconds>,v1=<hex>`: the hex is HMAC-SHA256(secret, "
+                "`<t>.<raw body>`) with a `WEBHOOK_SECRET`; `t` within `WEBHOOK_TOLERANCE_SECONDS`.",
+            },
+            "webhookSecret": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Webhook-Secret",
+                "description": "The original static secret; refused when `WEBHOOK_REQUIRE_SIGNATURE=true`.",
+            },
         }
     },
 }

@@ -1,8 +1,8 @@
 -- Publish an event; all of its capacity is still for sale.
-INSERT INTO events (name, location, organization, rating, date, capacity, remaining, price,
+INSERT INTO events (name, location, organization, rating, date, capacity, remaining, price, currency,
                     image_url, description, max_per_order, created_by)
 VALUES (:'name', :'location', :'organization', :'rating', :'date'::timestamptz,
-        :'capacity'::int, :'capacity'::int, :'price'::numeric, :'image_url', :'description',
+        :'capacity'::int, :'capacity'::int, :'price'::numeric, :'currency', :'image_url', :'description',
         :'max_per_order'::int, :'created_by'::uuid)
-RETURNING id, name, location, organization, rating, date, capacity, remaining, price,
+RETURNING id, name, location, organization, rating, date, capacity, remaining, price, currency,
           image_url, description, max_per_order, created_by, created_at;

@@ -7,7 +7,7 @@ WITH matching AS (
     WHERE (deleted_at IS NULL OR :'include_deleted'::boolean)
       AND (:'include_past'::boolean OR date > now())
 ), page AS (
-    SELECT id, name, location, organization, rating, date, capacity, remaining, price,
+    SELECT id, name, location, organization, rating, date, capacity, remaining, price, currency,
            image_url, description, max_per_order, created_by, created_at, deleted_at
     FROM matching
     ORDER BY date, id

@@ -5,7 +5,7 @@ WITH matching AS (
     FROM events
     WHERE created_by = :'created_by'::uuid AND deleted_at IS NULL
 ), page AS (
-    SELECT id, name, location, organization, rating, date, capacity, remaining, price,
+    SELECT id, name, location, organization, rating, date, capacity, remaining, price, currency,
            image_url, description, max_per_order, created_by, created_at
     FROM matching
     ORDER BY created_at DESC, id

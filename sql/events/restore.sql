@@ -2,5 +2,5 @@
 UPDATE events
    SET deleted_at = NULL
  WHERE id = :'id'::uuid AND deleted_at IS NOT NULL
-RETURNING id, name, location, organization, rating, date, capacity, remaining, price,
+RETURNING id, name, location, organization, rating, date, capacity, remaining, price, currency,
           image_url, description, max_per_order, created_by, created_at;

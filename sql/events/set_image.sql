@@ -13,4 +13,4 @@ UPDATE events AS e
  WHERE e.id = old.id
 RETURNING old.image_key AS old_image_key,
           e.id, e.name, e.location, e.organization, e.rating, e.date, e.capacity, e.remaining,
-          e.price, e.image_url, e.description, e.max_per_order, e.created_by, e.created_at;
+          e.price, e.currency, e.image_url, e.description, e.max_per_order, e.created_by, e.created_at;

@@ -1,5 +1,5 @@
 -- One order with its event summary and tickets (ownership is checked by the caller).
-SELECT o.id, o.user_id, o.event_id, o.quantity, o.unit_price, o.total_amount, o.status,
+SELECT o.id, o.user_id, o.event_id, o.quantity, o.unit_price, o.total_amount, o.currency, o.status,
        o.reason, o.expires_at, o.late_payment_at, o.created_at, o.updated_at,
        json_build_object('id', e.id, 'name', e.name, 'date', e.date) AS event,
        (SELECT json_agg(json_build_object('id', t.id, 'price', t.price::text, 'status', t.status,

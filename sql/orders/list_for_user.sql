@@ -1,7 +1,7 @@
 -- A page of one user's orders, newest first (ties by id), each with event and tickets.
 -- Always returns at least one row, so the total is known even past the last page.
 WITH page AS (
-    SELECT o.id, o.user_id, o.event_id, o.quantity, o.unit_price, o.total_amount, o.status,
+    SELECT o.id, o.user_id, o.event_id, o.quantity, o.unit_price, o.total_amount, o.currency, o.status,
            o.reason, o.expires_at, o.late_payment_at, o.created_at, o.updated_at
       FROM orders o
      WHERE o.user_id = :'user_id'::uuid

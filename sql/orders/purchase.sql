@@ -16,13 +16,13 @@ WITH sold AS (
        AND date > now()
        AND deleted_at IS NULL
        AND EXISTS (SELECT 1 FROM users WHERE id = :'user_id'::uuid AND token_version = :'token_version'::int)
-    RETURNING id, name, date, price
+    RETURNING id, name, date, price, currency
 ), new_order AS (
-    INSERT INTO orders (user_id, event_id, quantity, unit_price, total_amount, expires_at)
+    INSERT INTO orders (user_id, event_id, quantity, unit_price, total_amount, expires_at, currency)
     SELECT :'user_id'::uuid, sold.id, :'quantity'::int, sold.price, sold.price * :'quantity'::int,
-           now() + make_interval(secs => :'hold_seconds'::int)
+           now() + make_interval(secs => :'hold_seconds'::int), sold.currency
       FROM sold
-    RETURNING id, user_id, event_id, quantity, unit_price, total_amount, status, reason,
+    RETURNING id, user_id, event_id, quantity, unit_price, total_amount, currency, status, reason,
               expires_at, late_payment_at, created_at, updated_at
 ), new_tickets AS (
     INSERT INTO tickets (order_id, event_id, price)

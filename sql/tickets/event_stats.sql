@@ -1,6 +1,6 @@
 -- One (not deleted) event's ticket counts, in one statement: sold = tickets held by
 -- PENDING and PAID orders (always capacity - remaining), split into pending and paid;
--- checked_in = USED tickets; cancelled = tickets of rejected, expired or cancelled
+-- checked_in = USED tickets; cancelled = tickets of rejected, expired, cancelled or refunded
 -- orders. Both sides read the (event_id, status) indexes of orders and tickets.
 SELECT e.id AS event_id, e.capacity, e.remaining,
        o.pending + o.paid AS sold, o.pending, o.paid,

@@ -88,7 +88,8 @@ class Blueprint(_Blueprint):
         return decorator
 
     def guard(self, check, kinds, security_requirement):
-        """Run `check()` before the body is parsed, and document its errors and scheme."""
+        """Run `check()` before the body is parsed, and document its errors and scheme
+        (a list of requirements: any one of them is enough)."""
 
         def decorator(func):
             @wraps(func)
@@ -97,7 +98,10 @@ class Blueprint(_Blueprint):
                 return func(*args, **kwargs)
 
             wrapper = self.problems(*kinds)(wrapper)
-            return self.doc(security=[security_requirement])(wrapper)
+            requirements = security_requirement
+            if not isinstance(requirements, list):
+                requirements = [requirements]
+            return self.doc(security=requirements)(wrapper)
 
         return decorator
 

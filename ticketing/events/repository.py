@@ -27,7 +27,17 @@ def list_by_creator(*, created_by, limit: int, offset: int) -> list[dict]:
     return db.current().all(LIST_BY_CREATOR, created_by=created_by, limit=limit, offset=offset)
 
 
-EDITABLE = ("name", "location", "organization", "rating", "date", "capacity", "price", "max_per_order")
+EDITABLE = (
+    "name",
+    "location",
+    "organization",
+    "rating",
+    "date",
+    "capacity",
+    "price",
+    "currency",
+    "max_per_order",
+)
 NULLABLE = ("image_url", "description")
 
 

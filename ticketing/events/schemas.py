@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 from marshmallow import ValidationError, fields, post_dump, validate, validates, validates_schema
 
 from ticketing.api import Money, Schema, Trimmed, UtcDateTime
+from ticketing.config import CURRENCY_PATTERN
 
 EVENT_EXAMPLE = {
     "name": "Rock in Rio",
@@ -37,6 +38,13 @@ class EventIn(Schema):
         metadata={
             **Money.INPUT_DOC,
             "description": "A JSON number or a decimal string; >= 0, at most two decimals",
+        },
+    )
+    currency = fields.String(
+        validate=validate.Regexp(CURRENCY_PATTERN, error="Must be an ISO 4217 code: three capital letters."),
+        metadata={
+            "description": "ISO 4217 code of `price`; defaults to DEFAULT_CURRENCY (BRL)",
+            "example": "BRL",
         },
     )
     image_url = fields.Url(
@@ -89,6 +97,7 @@ class EventOut(Schema):
     capacity = fields.Integer(required=True)
     remaining = fields.Integer(required=True, metadata={"description": "Tickets still for sale"})
     price = Money(required=True, metadata={"type": "string", "format": "decimal", "example": "100.00"})
+    currency = fields.String(required=True, metadata={"description": "ISO 4217", "example": "BRL"})
     image_url = fields.String(required=True, allow_none=True)
     description = fields.String(required=True, allow_none=True)
     max_per_order = fields.Integer(required=True)

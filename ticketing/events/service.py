@@ -23,7 +23,9 @@ def list_mine(principal: Principal, *, limit: int, offset: int) -> list[dict]:
 
 
 def create(principal: Principal, fields: dict) -> dict:
-    fields.setdefault("max_per_order", current_app.config["SETTINGS"].max_tickets_per_order)
+    settings = current_app.config["SETTINGS"]
+    fields.setdefault("max_per_order", settings.max_tickets_per_order)
+    fields.setdefault("currency", settings.default_currency)
     return repository.create(created_by=principal.id, **fields)
 
 

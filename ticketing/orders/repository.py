@@ -7,7 +7,9 @@ LIST_FOR_USER = sql.load("orders/list_for_user")
 SETTLE = sql.load("orders/settle")
 PAY_AFTER_EXPIRY = sql.load("orders/pay_after_expiry")
 CANCEL = sql.load("orders/cancel")
-STATUS = sql.load("orders/status")
+LOCK = sql.load("orders/lock")
+LOCK_TICKETS = sql.load("orders/lock_tickets")
+REFUND = sql.load("orders/refund")
 EXPIRE_DUE = sql.load("orders/expire_due")
 FIND_IDEMPOTENCY_KEY = sql.load("orders/find_idempotency_key")
 RECORD_IDEMPOTENT_ERROR = sql.load("orders/record_idempotent_error")
@@ -72,9 +74,19 @@ def cancel(*, order_id, user_id) -> dict | None:
     return db.current().one(CANCEL, order_id=order_id, user_id=user_id)
 
 
-def status_of(*, order_id) -> str | None:
-    row = db.current().one(STATUS, id=order_id)
-    return row and row["status"]
+def lock(*, order_id) -> dict | None:
+    """The order, locked FOR UPDATE until the transaction ends; None if there is none."""
+    return db.current().one(LOCK, id=order_id)
+
+
+def lock_tickets(*, order_id) -> list[dict]:
+    """The order's tickets (id, status), locked FOR UPDATE until the transaction ends."""
+    return db.current().all(LOCK_TICKETS, order_id=order_id)
+
+
+def refund(*, order_id, reason: str | None) -> dict | None:
+    """PAID -> REFUNDED with tickets, capacity and payment; None if it was not PAID."""
+    return db.current().one(REFUND, order_id=order_id, reason=reason)
 
 
 def expire_due(*, batch_size: int = 500) -> dict:

@@ -13,12 +13,13 @@ from ticketing.errors import (
     PAYLOAD_TOO_LARGE,
     SERVICE_UNAVAILABLE,
     SOLD_OUT,
+    TICKET_ALREADY_USED,
     UNSUPPORTED_MEDIA_TYPE,
     VALIDATION_ERROR,
     ApiError,
 )
 from ticketing.orders import service
-from ticketing.orders.schemas import OrderOut, PurchaseHeaders, PurchaseIn, order_location
+from ticketing.orders.schemas import OrderOut, PurchaseHeaders, PurchaseIn, RefundIn, order_location
 
 blp = Blueprint("orders", __name__, description="Buying tickets")
 
@@ -97,6 +98,32 @@ class CancelOrder(MethodView):
         """Cancel your own PENDING order; its tickets go back on sale.
 
         PAID, REJECTED, EXPIRED or already CANCELLED orders answer 409 `invalid-transition`
-        (refunds are out of scope); someone else's order answers 404.
+        (a PAID order is refunded by an admin: `POST /orders/{id}/refund`); someone else's
+        order answers 404.
         """
         return service.cancel(security.current_principal(), order_id)
+
+
+@blp.route("/orders/<uuid:order_id>/refund")
+class RefundOrder(MethodView):
+    @blp.auth(role="admin")
+    @blp.arguments(RefundIn, example={"reason": "the show was moved"})
+    @blp.response(200, OrderOut)
+    @blp.problems(
+        MALFORMED_REQUEST,
+        UNSUPPORTED_MEDIA_TYPE,
+        NOT_FOUND,
+        INVALID_TRANSITION,
+        TICKET_ALREADY_USED,
+        PAYLOAD_TOO_LARGE,
+    )
+    def post(self, body, order_id):
+        """Refund a PAID order (admin): it becomes REFUNDED, its tickets CANCELLED and back on sale.
+
+        In one transaction: the order becomes `REFUNDED` (with `reason`), its VALID
+        tickets `CANCELLED`, their capacity returns to the event, and its payment becomes
+        `refund_due` until the provider has paid it back (`POST /payments/{id}/refunded`).
+        An order with a checked-in ticket: 409 `ticket-already-used` (with `used_tickets`);
+        any state but PAID: 409 `invalid-transition`.
+        """
+        return service.refund(order_id, body["reason"])

@@ -3,6 +3,7 @@ from flask import request
 from marshmallow import fields, validate
 
 from ticketing.api import API_PREFIX, Money, Schema, UtcDateTime
+from ticketing.config import CURRENCY_PATTERN
 
 
 def order_location(order_id) -> str:
@@ -11,7 +12,7 @@ def order_location(order_id) -> str:
 
 
 MONEY_DOC = {"type": "string", "format": "decimal", "example": "100.00"}
-STATUSES = ["PENDING", "PAID", "REJECTED", "EXPIRED", "CANCELLED"]
+STATUSES = ["PENDING", "PAID", "REJECTED", "EXPIRED", "CANCELLED", "REFUNDED"]
 
 
 class PurchaseIn(Schema):
@@ -44,9 +45,15 @@ class OrderOut(Schema):
     quantity = fields.Integer(required=True)
     unit_price = Money(required=True, metadata=MONEY_DOC)
     total_amount = Money(required=True, metadata=MONEY_DOC)
+    currency = fields.String(
+        required=True,
+        metadata={"description": "ISO 4217, the event's when the order was placed", "example": "BRL"},
+    )
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     reason = fields.String(
-        required=True, allow_none=True, metadata={"description": "The payment provider's note"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "The payment provider's note, or why the order was refunded"},
     )
     expires_at = UtcDateTime(
         required=True, metadata={"description": "When a PENDING order's hold on its tickets ends"}
@@ -64,6 +71,9 @@ class OrderOut(Schema):
     tickets = fields.List(fields.Nested(OrderTicketOut), required=True)
 
 
+CURRENCY = validate.Regexp(CURRENCY_PATTERN, error="Must be an ISO 4217 code: three capital letters.")
+
+
 class SettleIn(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["PAID", "REJECTED"]))
     reason = fields.String(
@@ -71,6 +81,37 @@ class SettleIn(Schema):
         allow_none=True,
         validate=validate.Length(max=500),
         metadata={"example": "card declined"},
+    )
+    payment_id = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^[\x21-\x7e]{1,255}$", error="Must be 1 to 255 visible ASCII characters."),
+        metadata={
+            "description": "The provider's id of the payment: a delivery repeating it gets the first "
+            "answer again; naming another order with it is 409 `payment-id-reused`",
+            "example": "pay_3f9a1c5e",
+        },
+    )
+    amount = Money(
+        load_default=None,
+        metadata={
+            **Money.INPUT_DOC,
+            "description": "What the provider took; must equal the order's `total_amount` (else 409 "
+            "`amount-mismatch`)",
+        },
+    )
+    currency = fields.String(
+        load_default=None,
+        validate=CURRENCY,
+        metadata={"description": "ISO 4217; must be the order's `currency`", "example": "BRL"},
+    )
+
+
+class RefundIn(Schema):
+    reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"example": "the show was moved and the buyer cannot come"},
     )
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from flask import current_app
 from psycopg2.errors import ForeignKeyViolation, UniqueViolation
 
-from ticketing import security
+from ticketing import db, security
 from ticketing.attempts import act_then_explain
 from ticketing.errors import (
     EVENT_CLOSED,
     INVALID_TRANSITION,
-    PAYMENT_AFTER_EXPIRY,
     SOLD_OUT,
+    TICKET_ALREADY_USED,
     ApiError,
     NotFound,
     Unauthorized,
@@ -21,6 +21,7 @@ from ticketing.errors import (
 )
 from ticketing.orders import idempotency, repository
 from ticketing.orders.idempotency import Answer
+from ticketing.outbox import service as outbox
 from ticketing.security import Principal
 
 NO_ORDER = "No order with this id"
@@ -118,37 +119,27 @@ def cancel(principal: Principal, order_id) -> dict:
     return repository.get(order_id=order_id)
 
 
-def settle(order_id, status: str, reason: str | None) -> None:
-    """The payment provider's verdict. Safe to repeat: a verdict that is already the
-    order's state, or that no longer matters, changes nothing."""
-
-    def explain():
-        # Not PENDING (anymore). States only move forward, so a few looks settle any race.
-        current = repository.status_of(order_id=order_id)
-        if current is None:
+def refund(order_id, reason: str | None) -> dict:
+    """An admin refunds a PAID order, in one transaction: it becomes REFUNDED, its VALID
+    tickets CANCELLED and back on sale, its payment `refund_due`. An order with a ticket
+    already checked in cannot be refunded (409 `ticket-already-used`)."""
+    with db.current().transaction():
+        order = repository.lock(order_id=order_id)
+        if order is None:
             raise NotFound(NO_ORDER)
-        if current == status:
-            return current
-        if current in ("EXPIRED", "CANCELLED") and status == "REJECTED":
-            return current  # the hold is already released; a failed payment changes nothing
-        if current == "EXPIRED" and status == "PAID":
-            late = repository.pay_after_expiry(order_id=order_id, reason=reason)
-            if late is None:
-                return None  # someone else moved the order on; look again
-            if late["honoured"]:
-                return "PAID"
+        if order["status"] != "PAID":
             raise ApiError(
-                "The hold expired and the tickets are no longer available; the payment was"
-                " recorded on the order for a refund",
-                kind=PAYMENT_AFTER_EXPIRY,
+                f"The order is {order['status']}; only a PAID order can be refunded", kind=INVALID_TRANSITION
             )
-        raise ApiError(f"The order is {current}; it cannot become {status}", kind=INVALID_TRANSITION)
-
-    act_then_explain(
-        lambda: repository.settle(order_id=order_id, status=status, reason=reason),
-        explain,
-        attempts=3,
-        gave_up=lambda: ApiError(
-            "The order changed while it was being settled; retry", kind=INVALID_TRANSITION
-        ),
-    )
+        # Locked, so a check-in racing with the refund either came first (and is seen
+        # here) or waits and then finds its ticket CANCELLED.
+        used = [t["id"] for t in repository.lock_tickets(order_id=order_id) if t["status"] == "USED"]
+        if used:
+            raise ApiError(
+                f"{len(used)} of the order's tickets were already checked in; it cannot be refunded",
+                kind=TICKET_ALREADY_USED,
+                used_tickets=[str(ticket) for ticket in used],
+            )
+        repository.refund(order_id=order_id, reason=reason)
+        outbox.record(type="order.refunded", subject_id=order_id)
+    return repository.get(order_id=order_id)

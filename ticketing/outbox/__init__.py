@@ -1,0 +1,1 @@
+"""Outgoing webhooks: endpoints, the outbox of events, and the delivery loop."""
