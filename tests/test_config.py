@@ -227,6 +227,8 @@ def test_login_throttle_settings():
     assert settings.login_max_delay_seconds == 30
     with pytest.raises(ConfigError, match="LOGIN_FREE_FAILURES"):
         load_settings(production(LOGIN_FREE_FAILURES="0"))
+
+
 def test_webhook_secret_lists_several_for_rotation():
     settings = load_settings(production(WEBHOOK_SECRET="first-secret-value-1, second-secret-value-2"))
     assert settings.webhook_secrets == ("first-secret-value-1", "second-secret-value-2")

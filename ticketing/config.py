@@ -100,6 +100,8 @@ def _switch(env, name, default: bool) -> bool:
     if raw not in ("on", "off"):
         raise ConfigError(f"{name} must be 'on' or 'off', got {raw!r}")
     return raw == "on"
+
+
 def _bool(env, name, default: bool) -> bool:
     raw = (env.get(name) or "").strip().lower()
     if not raw:
