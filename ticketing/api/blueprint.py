@@ -5,6 +5,7 @@ from __future__ import annotations
 import http
 from functools import wraps
 
+from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
@@ -26,9 +27,31 @@ class _MarshmallowPlugin(MarshmallowPlugin):
     Converter = _Converter
 
 
+class _OperationsPlugin(BasePlugin):
+    """Every operation gets an `operationId` (`<method><View>`: `postOrders`, `getEvent`)
+    and a `security` list: `[]` on public ones, which declare no scheme, so tools (and
+    Redocly's `security-defined` rule) know they need no credentials."""
+
+    def init_spec(self, spec):
+        self.ids: dict[str, str] = {}
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        rule = kwargs.get("rule")
+        view = rule.endpoint.rsplit(".", 1)[-1] if rule is not None else path
+        for method, operation in (operations or {}).items():
+            operation.setdefault("security", [])
+            operation_id = operation.setdefault("operationId", method + view[:1].upper() + view[1:])
+            where = f"{method.upper()} {path}"
+            if self.ids.setdefault(operation_id, where) != where:
+                raise ValueError(
+                    f"operationId {operation_id} names two operations: {self.ids[operation_id]}, {where}"
+                )
+
+
 class Api(_Api):
     def _init_spec(self, **kwargs):
         kwargs["marshmallow_plugin"] = kwargs.get("marshmallow_plugin") or _MarshmallowPlugin()
+        kwargs["extra_plugins"] = [*(kwargs.get("extra_plugins") or ()), _OperationsPlugin()]
         super()._init_spec(**kwargs)
 
     def _register_pagination_header(self):
