@@ -67,6 +67,19 @@ CREATE TABLE public.idempotency_keys (
 
 
 --
+-- Name: login_failures; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.login_failures (
+    email text NOT NULL,
+    failures integer NOT NULL,
+    last_failure_at timestamp with time zone NOT NULL,
+    CONSTRAINT login_failures_email_check CHECK ((email = lower(email))),
+    CONSTRAINT login_failures_failures_check CHECK ((failures > 0))
+);
+
+
+--
 -- Name: orders; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -151,6 +164,14 @@ ALTER TABLE ONLY public.events
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, key);
+
+
+--
+-- Name: login_failures login_failures_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.login_failures
+    ADD CONSTRAINT login_failures_pkey PRIMARY KEY (email);
 
 
 --
@@ -325,4 +346,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000002'),
     ('20261125000003'),
     ('20261125000004'),
-    ('20261125000006');
+    ('20261125000006'),
+    ('20261207000101'),
+    ('20261207000102');
