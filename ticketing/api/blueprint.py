@@ -17,6 +17,14 @@ from ticketing.api.parser import JsonBodyParser
 from ticketing.api.problems import ProblemSchema, problem_example
 from ticketing.errors import PROBLEM_CONTENT_TYPE, Kind
 
+# 429 and 503 answers say when to come back.
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
 
 class _Converter(OpenAPIConverter):
     def schema2jsonschema(self, schema):
@@ -105,6 +113,7 @@ class Blueprint(_Blueprint):
                     + ", ".join(f"`{k.uri}`" for k in group)
                     + ")",
                     examples=examples,
+                    headers=RETRY_AFTER if status in (429, 503) else None,
                 )(func)
             return func
 
