@@ -38,10 +38,18 @@ TABLES = [
 
 
 @pytest.fixture(scope="session")
-def database_url():
-    url = devdb.resolve_url(test=True)
+def owner_database_url():
+    """The test database as its owner: migrations, and the tests' own set-up (TRUNCATE)."""
+    url = devdb.resolve_owner_url(test=True)
     devdb.migrate(url, dump_schema=False)
     return url
+
+
+@pytest.fixture(scope="session")
+def database_url(owner_database_url):
+    """The test database as the app connects to it: on the embedded server a role that
+    may only read and write rows (ticketing_app), as in production."""
+    return devdb.resolve_url(test=True)
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +113,8 @@ class Sql:
 
 
 @pytest.fixture(scope="session")
-def sql_session(database_url):
-    sql = Sql(database_url)
+def sql_session(owner_database_url):
+    sql = Sql(owner_database_url)
     yield sql
     sql.conn.close()
 

@@ -40,6 +40,9 @@ payment provider confirm each order through a webhook.
 
 SPEC_OPTIONS = {
     "info": {"description": DESCRIPTION},
+    # Paths start at the origin (/api/v1/..., /healthz): the server is wherever this
+    # document was fetched from.
+    "servers": [{"url": "/", "description": "The server that serves this document"}],
     "components": {
         "securitySchemes": {
             "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},

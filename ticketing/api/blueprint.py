@@ -5,6 +5,7 @@ from __future__ import annotations
 import http
 from functools import wraps
 
+from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
@@ -16,6 +17,14 @@ from ticketing.api.parser import JsonBodyParser
 from ticketing.api.problems import ProblemSchema, problem_example
 from ticketing.errors import PROBLEM_CONTENT_TYPE, Kind
 
+# 429 and 503 answers say when to come back.
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
 
 class _Converter(OpenAPIConverter):
     def schema2jsonschema(self, schema):
@@ -26,9 +35,31 @@ class _MarshmallowPlugin(MarshmallowPlugin):
     Converter = _Converter
 
 
+class _OperationsPlugin(BasePlugin):
+    """Every operation gets an `operationId` (`<method><View>`: `postOrders`, `getEvent`)
+    and a `security` list: `[]` on public ones, which declare no scheme, so tools (and
+    Redocly's `security-defined` rule) know they need no credentials."""
+
+    def init_spec(self, spec):
+        self.ids: dict[str, str] = {}
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        rule = kwargs.get("rule")
+        view = rule.endpoint.rsplit(".", 1)[-1] if rule is not None else path
+        for method, operation in (operations or {}).items():
+            operation.setdefault("security", [])
+            operation_id = operation.setdefault("operationId", method + view[:1].upper() + view[1:])
+            where = f"{method.upper()} {path}"
+            if self.ids.setdefault(operation_id, where) != where:
+                raise ValueError(
+                    f"operationId {operation_id} names two operations: {self.ids[operation_id]}, {where}"
+                )
+
+
 class Api(_Api):
     def _init_spec(self, **kwargs):
         kwargs["marshmallow_plugin"] = kwargs.get("marshmallow_plugin") or _MarshmallowPlugin()
+        kwargs["extra_plugins"] = [*(kwargs.get("extra_plugins") or ()), _OperationsPlugin()]
         super()._init_spec(**kwargs)
 
     def _register_pagination_header(self):
@@ -82,6 +113,7 @@ class Blueprint(_Blueprint):
                     + ", ".join(f"`{k.uri}`" for k in group)
                     + ")",
                     examples=examples,
+                    headers=RETRY_AFTER if status in (429, 503) else None,
                 )(func)
             return func
 

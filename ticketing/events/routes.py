@@ -25,6 +25,7 @@ class Events(MethodView):
     @blp.response(200, EventOut(many=True))
     @blp.paginate()
     @blp.problems(UNAUTHORIZED, FORBIDDEN)
+    @blp.doc(security=[{}, {"bearerAuth": []}])  # a token is optional (needed for include_deleted)
     def get(self, args, pagination_parameters):
         """Upcoming events, soonest first (ties by id); `include_past=true` adds past ones
 
