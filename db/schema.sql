@@ -112,6 +112,9 @@ CREATE TABLE public.tickets (
     status text DEFAULT 'VALID'::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     checked_in_at timestamp with time zone,
+    code_version integer DEFAULT 1 NOT NULL,
+    holder_id uuid,
+    CONSTRAINT tickets_code_version_check CHECK (((code_version >= 1) AND (code_version <= 65535))),
     CONSTRAINT tickets_price_check CHECK ((price >= (0)::numeric)),
     CONSTRAINT tickets_status_check CHECK ((status = ANY (ARRAY['VALID'::text, 'USED'::text, 'CANCELLED'::text]))),
     CONSTRAINT tickets_used_iff_checked_in CHECK (((status = 'USED'::text) = (checked_in_at IS NOT NULL)))
@@ -133,7 +136,7 @@ CREATE TABLE public.users (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT users_email_check CHECK (((email = btrim(email)) AND ((char_length(email) >= 3) AND (char_length(email) <= 254)))),
     CONSTRAINT users_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 100))),
-    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['user'::text, 'admin'::text])))
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['user'::text, 'staff'::text, 'admin'::text])))
 );
 
 
@@ -243,10 +246,24 @@ CREATE INDEX tickets_event_idx ON public.tickets USING btree (event_id, status);
 
 
 --
+-- Name: tickets_holder_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tickets_holder_idx ON public.tickets USING btree (holder_id) WHERE (holder_id IS NOT NULL);
+
+
+--
 -- Name: tickets_order_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX tickets_order_idx ON public.tickets USING btree (order_id);
+
+
+--
+-- Name: tickets_revoked_codes_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tickets_revoked_codes_idx ON public.tickets USING btree (event_id, id) WHERE (code_version > 1);
 
 
 --
@@ -304,6 +321,14 @@ ALTER TABLE ONLY public.orders
 
 
 --
+-- Name: tickets tickets_holder_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tickets
+    ADD CONSTRAINT tickets_holder_id_fkey FOREIGN KEY (holder_id) REFERENCES public.users(id);
+
+
+--
 -- Name: tickets tickets_order_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -325,4 +350,6 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000002'),
     ('20261125000003'),
     ('20261125000004'),
-    ('20261125000006');
+    ('20261125000006'),
+    ('20261207000501'),
+    ('20261207000502');

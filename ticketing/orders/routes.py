@@ -67,7 +67,7 @@ class Orders(MethodView):
         if answer.problem is not None:
             raise ApiError.from_body(answer.problem, headers=response_headers)
         response_headers["Location"] = order_location(answer.order["id"])
-        return answer.order, 201, response_headers
+        return service.shown(principal, answer.order), 201, response_headers
 
     @blp.auth()
     @blp.response(200, OrderOut(many=True))
