@@ -323,3 +323,17 @@ def test_the_offline_scanner_recipe_in_the_docs_works(client, ticket, users, buy
     assert verify(code, key, event_id, versions) == "revoked"
     new_code = client.get(f"/api/v1/tickets/{ticket['id']}", headers=friend["headers"]).json["code"]
     assert verify(new_code, key, event_id, versions) == ticket["id"]
+
+
+def test_a_door_refuses_tickets_of_another_event(client, ticket, staff, make_event, sql):
+    elsewhere = make_event(name="Elsewhere")
+    path = "/api/v1/check-ins"
+    wrong = client.post(
+        path, json={"code": ticket["code"], "event_id": elsewhere["id"]}, headers=staff["headers"]
+    )
+    assert assert_problem(wrong, 409, "wrong-event")["event_id"] == ticket["event_id"]
+    assert status_of(sql, ticket["id"]) == "VALID"
+    right = client.post(
+        path, json={"code": ticket["code"], "event_id": ticket["event_id"]}, headers=staff["headers"]
+    )
+    assert right.status_code == 200 and right.json["status"] == "USED"

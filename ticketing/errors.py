@@ -64,6 +64,7 @@ ALREADY_CHECKED_IN = Kind("already-checked-in", 409, "Ticket already checked in"
 TICKET_CANCELLED = Kind("ticket-cancelled", 409, "Ticket cancelled")
 TICKET_NOT_PAID = Kind("ticket-not-paid", 409, "Ticket not paid")
 TICKET_CODE_REVOKED = Kind("ticket-code-revoked", 409, "Ticket code revoked")
+WRONG_EVENT = Kind("wrong-event", 409, "Ticket for another event")
 PAYLOAD_TOO_LARGE = Kind("payload-too-large", 413, "Payload too large")
 UNSUPPORTED_MEDIA_TYPE = Kind("unsupported-media-type", 415, "Unsupported media type")
 VALIDATION_ERROR = Kind("validation-error", 422, "Validation error")

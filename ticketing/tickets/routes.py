@@ -19,6 +19,7 @@ from ticketing.errors import (
     UNKNOWN_RECIPIENT,
     UNSUPPORTED_MEDIA_TYPE,
     VALIDATION_ERROR,
+    WRONG_EVENT,
 )
 from ticketing.tickets import service
 from ticketing.tickets.schemas import (
@@ -133,6 +134,7 @@ class CheckInByCode(MethodView):
         VALIDATION_ERROR,
         INVALID_TICKET_CODE,
         TICKET_CODE_REVOKED,
+        WRONG_EVENT,
         *CHECK_IN_PROBLEMS,
     )
     def post(self, body):
@@ -141,10 +143,12 @@ class CheckInByCode(MethodView):
         422 `invalid-ticket-code` when the code is malformed or its signature is not
         this deployment's (a single changed character is enough); 409
         `ticket-code-revoked` (with `current_version`) when the ticket changed hands
-        since the code was shown. Otherwise exactly `POST /tickets/{id}/check-in`: one
-        scan wins, 409 `already-checked-in`, `ticket-cancelled`, `ticket-not-paid`.
+        since the code was shown. With `event_id` (the event this door admits), a
+        ticket of another event is 409 `wrong-event` (with the ticket's `event_id`) and
+        stays unused. Otherwise exactly `POST /tickets/{id}/check-in`: one scan wins,
+        409 `already-checked-in`, `ticket-cancelled`, `ticket-not-paid`.
         """
-        return service.check_in_by_code(body["code"])
+        return service.check_in_by_code(body["code"], body["event_id"])
 
 
 @blp.route("/check-in/public-key")

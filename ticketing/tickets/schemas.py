@@ -37,6 +37,13 @@ class CheckInByCodeIn(Schema):
             "description": f"The ticket's `code`, as scanned ({codes.CODE_LENGTH} URL-safe characters)",
         },
     )
+    event_id = fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "The event this door admits: a ticket of another event is then refused "
+            "(409 `wrong-event`) instead of checked in. Recommended."
+        },
+    )
 
 
 class PublicKeyOut(Schema):

@@ -17,6 +17,7 @@ from ticketing.errors import (
     TICKET_CODE_REVOKED,
     TICKET_NOT_PAID,
     UNKNOWN_RECIPIENT,
+    WRONG_EVENT,
     ApiError,
     NotFound,
     ValidationFailed,
@@ -77,12 +78,15 @@ def check_in(ticket_id, code: codes.Code | None = None) -> dict:
     )
 
 
-def check_in_by_code(code: str) -> dict:
-    """POST /check-ins: verify the signature (422 if it is not ours), then check in."""
+def check_in_by_code(code: str, event_id=None) -> dict:
+    """POST /check-ins: verify the signature (422 if it is not ours), refuse a ticket of
+    another event than the door's (`event_id`, when given), then check in."""
     try:
         verified = codes.verify(_seed(), code)
     except codes.InvalidCode as exc:
         raise ApiError(f"Not a valid ticket code: {exc}", kind=INVALID_TICKET_CODE) from None
+    if event_id is not None and str(event_id) != verified.event_id:
+        raise ApiError("This ticket is for another event", kind=WRONG_EVENT, event_id=verified.event_id)
     return check_in(verified.ticket_id, verified)
 
 
