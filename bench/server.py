@@ -1,6 +1,7 @@
 """Step 2: the API under gunicorn with production settings (WEB_CONCURRENCY, DB_POOL_SIZE,
 GUNICORN_WORKER_CLASS and GUNICORN_THREADS pass through from the environment)."""
 
+import base64
 import json
 import os
 import runpy
@@ -27,6 +28,7 @@ def production_env(*, database_url: str, jwt_secret: str) -> dict:
         "APP_ENV": "production",
         "JWT_SECRET": jwt_secret,
         "WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "TICKET_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DATABASE_URL": database_url,
         "PORT": str(free_port()),
         "HOST": "127.0.0.1",

@@ -69,6 +69,19 @@ CREATE TABLE public.idempotency_keys (
 
 
 --
+-- Name: login_failures; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.login_failures (
+    email text NOT NULL,
+    failures integer NOT NULL,
+    last_failure_at timestamp with time zone NOT NULL,
+    CONSTRAINT login_failures_email_check CHECK ((email = lower(email))),
+    CONSTRAINT login_failures_failures_check CHECK ((failures > 0))
+);
+
+
+--
 -- Name: orders; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -158,6 +171,9 @@ CREATE TABLE public.tickets (
     status text DEFAULT 'VALID'::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     checked_in_at timestamp with time zone,
+    code_version integer DEFAULT 1 NOT NULL,
+    holder_id uuid,
+    CONSTRAINT tickets_code_version_check CHECK (((code_version >= 1) AND (code_version <= 65535))),
     CONSTRAINT tickets_price_check CHECK ((price >= (0)::numeric)),
     CONSTRAINT tickets_status_check CHECK ((status = ANY (ARRAY['VALID'::text, 'USED'::text, 'CANCELLED'::text]))),
     CONSTRAINT tickets_used_iff_checked_in CHECK (((status = 'USED'::text) = (checked_in_at IS NOT NULL)))
@@ -179,7 +195,7 @@ CREATE TABLE public.users (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT users_email_check CHECK (((email = btrim(email)) AND ((char_length(email) >= 3) AND (char_length(email) <= 254)))),
     CONSTRAINT users_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 100))),
-    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['user'::text, 'admin'::text])))
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['user'::text, 'staff'::text, 'admin'::text])))
 );
 
 
@@ -235,6 +251,14 @@ ALTER TABLE ONLY public.events
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, key);
+
+
+--
+-- Name: login_failures login_failures_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.login_failures
+    ADD CONSTRAINT login_failures_pkey PRIMARY KEY (email);
 
 
 --
@@ -394,10 +418,24 @@ CREATE INDEX tickets_event_idx ON public.tickets USING btree (event_id, status);
 
 
 --
+-- Name: tickets_holder_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tickets_holder_idx ON public.tickets USING btree (holder_id) WHERE (holder_id IS NOT NULL);
+
+
+--
 -- Name: tickets_order_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX tickets_order_idx ON public.tickets USING btree (order_id);
+
+
+--
+-- Name: tickets_revoked_codes_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tickets_revoked_codes_idx ON public.tickets USING btree (event_id, id) WHERE (code_version > 1);
 
 
 --
@@ -485,6 +523,14 @@ ALTER TABLE ONLY public.payments
 
 
 --
+-- Name: tickets tickets_holder_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tickets
+    ADD CONSTRAINT tickets_holder_id_fkey FOREIGN KEY (holder_id) REFERENCES public.users(id);
+
+
+--
 -- Name: tickets tickets_order_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -515,5 +561,9 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000003'),
     ('20261125000004'),
     ('20261125000006'),
+    ('20261207000101'),
+    ('20261207000102'),
     ('20261207000301'),
-    ('20261207000302');
+    ('20261207000302'),
+    ('20261207000501'),
+    ('20261207000502');

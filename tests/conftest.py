@@ -9,6 +9,7 @@ What the tests share besides fixtures (timeouts, servers, races, checks) is in t
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 import uuid
@@ -18,7 +19,7 @@ import psycopg2
 import pytest
 
 from tests.support.frontdoor import nginx_or_fail, remove, start_front_door
-from tests.support.samples import EVENT, JWT_SECRET, WEBHOOK, WEBHOOK_SECRET
+from tests.support.samples import EVENT, JWT_SECRET, TICKET_SIGNING_KEY, WEBHOOK, WEBHOOK_SECRET
 from tests.support.servers import start_gunicorn
 from ticketing import create_app, devdb, security
 from ticketing.config import Settings
@@ -59,6 +60,7 @@ def settings(database_url, tmp_path_factory):
         database_url=database_url,
         jwt_secret=JWT_SECRET,
         webhook_secret=WEBHOOK_SECRET,
+        ticket_signing_key=base64.b64decode(TICKET_SIGNING_KEY),
         bcrypt_rounds=4,
         db_pool_size=4,
         dev_data_dir=tmp_path_factory.mktemp("devdata"),
@@ -217,6 +219,26 @@ def settle(client):
         return (through or client).post(f"/api/v1/orders/{order_id}/status", json=body, headers=headers)
 
     return post
+
+
+@pytest.fixture
+def order(buy, settle):
+    """An order of `quantity` tickets, settled PAID/REJECTED when `status` says so."""
+
+    def make(event_id, quantity=1, status="PAID", user=None):
+        response = buy(event_id, quantity, user=user)
+        assert response.status_code == 201, response.json
+        created = response.json
+        if status != "PENDING":
+            assert settle(created["id"], status).status_code == 204
+        return created
+
+    return make
+
+
+@pytest.fixture
+def staff(users):
+    return users.create(role="staff", name="Door Staff")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Settings come from the environment and are validated once, before anything starts."""
 
+import base64
 import json
 import os
 import stat
@@ -8,7 +9,7 @@ import subprocess
 import pytest
 
 from tests.support import ROOT
-from tests.support.samples import UNREACHABLE_DATABASE_URL
+from tests.support.samples import TICKET_SIGNING_KEY, UNREACHABLE_DATABASE_URL
 from tests.support.servers import GUNICORN_COMMAND, free_port
 from tests.support.timeouts import SERVER_START_TIMEOUT
 from ticketing.config import ConfigError, load_settings
@@ -18,7 +19,13 @@ GOOD_SECRET = "s" * 32
 
 
 def production(**changes):
-    env = {"APP_ENV": "production", "DATABASE_URL": DB, "JWT_SECRET": GOOD_SECRET, **changes}
+    env = {
+        "APP_ENV": "production",
+        "DATABASE_URL": DB,
+        "JWT_SECRET": GOOD_SECRET,
+        "TICKET_SIGNING_KEY": TICKET_SIGNING_KEY,
+        **changes,
+    }
     return {k: v for k, v in env.items() if v is not None}
 
 
@@ -118,11 +125,59 @@ def test_development_keeps_explicit_secrets(development, tmp_path):
         development(
             JWT_SECRET=GOOD_SECRET,
             WEBHOOK_SECRET="dev-webhook-secret-value",
+            TICKET_SIGNING_KEY=TICKET_SIGNING_KEY,
             DEV_DATA_DIR=str(tmp_path / "x"),
         )
     )
     assert (both.jwt_secret, both.webhook_secret) == (GOOD_SECRET, "dev-webhook-secret-value")
     assert not (tmp_path / "x" / "secrets.json").exists()
+
+
+def test_production_requires_a_ticket_signing_key():
+    with pytest.raises(ConfigError, match="TICKET_SIGNING_KEY"):
+        load_settings(production(TICKET_SIGNING_KEY=None))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "not base64!",
+        base64.b64encode(b"x" * 31).decode(),  # 31 bytes
+        base64.b64encode(b"x" * 33).decode(),
+        base64.b64encode(b"x" * 64).decode(),  # a whole private key, not its seed
+        base64.urlsafe_b64encode(b"\xfb" * 32).decode(),  # base64url, not standard base64
+        "CHANGE_ME",
+    ],
+)
+def test_a_malformed_ticket_signing_key_is_refused(key, development):
+    for env in (production(TICKET_SIGNING_KEY=key), development(TICKET_SIGNING_KEY=key)):
+        with pytest.raises(ConfigError, match="TICKET_SIGNING_KEY"):
+            load_settings(env)
+
+
+def test_ticket_signing_key_is_its_32_byte_seed():
+    settings = load_settings(production())
+    assert settings.ticket_signing_key == base64.b64decode(TICKET_SIGNING_KEY)
+    assert TICKET_SIGNING_KEY not in repr(settings) and "ticket_signing_key" not in repr(settings)
+
+
+def test_development_generates_a_signing_key_once_and_adds_it_to_older_files(development, tmp_path):
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    older = {"JWT_SECRET": "j" * 40, "WEBHOOK_SECRET": "w" * 20}  # written before codes existed
+    (folder / "secrets.json").write_text(json.dumps(older))
+    first = load_settings(development())
+    stored = json.loads((folder / "secrets.json").read_text())
+    assert {k: stored[k] for k in older} == older and (first.jwt_secret, first.webhook_secret) == (
+        "j" * 40,
+        "w" * 20,
+    )
+    assert base64.b64decode(stored["TICKET_SIGNING_KEY"]) == first.ticket_signing_key
+    assert len(first.ticket_signing_key) == 32
+    assert stat.S_IMODE((folder / "secrets.json").stat().st_mode) == 0o600
+    assert load_settings(development()).ticket_signing_key == first.ticket_signing_key
+    other = load_settings(development(DEV_DATA_DIR=str(tmp_path / "other")))
+    assert other.ticket_signing_key != first.ticket_signing_key
 
 
 def test_development_rejects_a_short_explicit_jwt_secret(development):
@@ -178,18 +233,32 @@ def test_admin_from_env():
 @pytest.mark.parametrize(
     "extra, mentions",
     [
-        ({}, "JWT_SECRET"),
-        ({"JWT_SECRET": "short"}, "JWT_SECRET"),
+        ({"TICKET_SIGNING_KEY": TICKET_SIGNING_KEY}, "JWT_SECRET"),
+        ({"JWT_SECRET": "short", "TICKET_SIGNING_KEY": TICKET_SIGNING_KEY}, "JWT_SECRET"),
+        ({"JWT_SECRET": GOOD_SECRET}, "TICKET_SIGNING_KEY"),
+        ({"JWT_SECRET": GOOD_SECRET, "TICKET_SIGNING_KEY": "c2hvcnQ="}, "TICKET_SIGNING_KEY"),
         (
-            {"JWT_SECRET": GOOD_SECRET, "ADMIN_EMAIL": "not-an-email", "ADMIN_PASSWORD": "password123"},
+            {
+                "JWT_SECRET": GOOD_SECRET,
+                "TICKET_SIGNING_KEY": TICKET_SIGNING_KEY,
+                "ADMIN_EMAIL": "not-an-email",
+                "ADMIN_PASSWORD": "password123",
+            },
             "ADMIN_EMAIL",
         ),
     ],
-    ids=["no-jwt-secret", "short-jwt-secret", "bad-admin-email"],
+    ids=["no-jwt-secret", "short-jwt-secret", "no-signing-key", "bad-signing-key", "bad-admin-email"],
 )
 def test_gunicorn_reports_a_config_error_clearly(tmp_path, extra, mentions):
     """A production start with a bad environment exits non-zero with a message, not a traceback."""
-    drop = ("JWT_SECRET", "WEBHOOK_SECRET", "ADMIN_EMAIL", "ADMIN_PASSWORD", "ADMIN_NAME")
+    drop = (
+        "JWT_SECRET",
+        "WEBHOOK_SECRET",
+        "TICKET_SIGNING_KEY",
+        "ADMIN_EMAIL",
+        "ADMIN_PASSWORD",
+        "ADMIN_NAME",
+    )
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(
         APP_ENV="production",

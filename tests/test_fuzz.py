@@ -30,6 +30,8 @@ from ticketing.errors import PROBLEM_CONTENT_TYPE
 
 SPEC_PATH = "/api/v1/openapi.json"
 IMAGE_UPLOAD = "POST /api/v1/events/{event_id}/image"
+TRANSFER = "POST /api/v1/tickets/{ticket_id}/transfer"
+CHECK_IN_BY_CODE = "POST /api/v1/check-ins"
 
 
 class ForwardingApp:
@@ -133,6 +135,7 @@ UNSTATED_FIELD_RULES = {
     ("image_url", "Not a valid URL."),  # http(s) only, and a real host (with a TLD, ...)
     ("password", "Must be 8 to 72 bytes of UTF-8."),  # bytes (bcrypt's limit), not characters
     ("_request", "Text must not contain NUL (0x00) characters."),  # PostgreSQL text cannot hold U+0000
+    ("email", "This is your own account: you already hold this ticket."),  # who is asking decides
     *(
         (field, "Must not contain NUL characters.")
         for field in ("name", "location", "organization", "rating", "image_url", "description")
@@ -141,6 +144,8 @@ UNSTATED_FIELD_RULES = {
 UNSTATED_PROBLEMS = {
     (None, "/problems/idempotency-key-reused"),  # the key's first request decides, not this one
     (IMAGE_UPLOAD, "/problems/unsupported-media-type"),  # the image type is read from its bytes
+    (TRANSFER, "/problems/unknown-recipient"),  # whether an account has the email
+    (CHECK_IN_BY_CODE, "/problems/invalid-ticket-code"),  # only the signing key makes a valid code
 }
 
 

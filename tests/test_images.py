@@ -24,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.support.problems import assert_problem
+from tests.support.samples import TICKET_SIGNING_KEY
 from tests.support.servers import free_port, free_ports, stop_process, wait_until_ready
 from tests.support.timeouts import REQUEST_TIMEOUT, WAIT_TIMEOUT
 from ticketing import sql as named_sql
@@ -339,7 +340,12 @@ def test_racing_uploads_each_see_the_previous_key(database_url, event):
 
 
 def test_image_settings_from_the_environment(tmp_path):
-    env = {"JWT_SECRET": "x" * 40, "WEBHOOK_SECRET": "y" * 20, "DATABASE_URL": "postgresql:///x"}
+    env = {
+        "JWT_SECRET": "x" * 40,
+        "WEBHOOK_SECRET": "y" * 20,
+        "TICKET_SIGNING_KEY": TICKET_SIGNING_KEY,
+        "DATABASE_URL": "postgresql:///x",
+    }
     settings = load_settings({**env, "DEV_DATA_DIR": str(tmp_path)})
     assert settings.image_max_bytes == 5 * 1024 * 1024
     assert settings.image_folder == tmp_path / "images"

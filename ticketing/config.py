@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import re
@@ -35,6 +37,8 @@ class Settings:
     webhook_retry_first_seconds: float = 5.0
     webhook_delivery_seconds: float = 1.0  # 0: no background delivery in this process
     webhook_allow_private_targets: bool = False
+    # The Ed25519 seed (32 bytes) that signs ticket codes (ticketing/tickets/codes.py).
+    ticket_signing_key: bytes = field(default=b"", repr=False)
     admin_email: str | None = None
     admin_password: str | None = field(default=None, repr=False)
     admin_name: str | None = None
@@ -138,16 +142,23 @@ def _http_url(env, name) -> str | None:
     return raw.rstrip("/")
 
 
+_DEV_SECRETS = {
+    "JWT_SECRET": lambda: secrets.token_urlsafe(48),
+    "WEBHOOK_SECRET": lambda: secrets.token_urlsafe(32),
+    "TICKET_SIGNING_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+}
+
+
 def _dev_secrets(data_dir: Path) -> dict:
-    """Secrets generated once per development checkout, kept out of git."""
+    """Secrets generated once per development checkout, kept out of git. A file written
+    before a secret existed gains it, and keeps the ones it has."""
     path = data_dir / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
+    values = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in _DEV_SECRETS if not values.get(name)]
+    if not missing:
+        return values
     data_dir.mkdir(parents=True, exist_ok=True)
-    values = {
-        "JWT_SECRET": secrets.token_urlsafe(48),
-        "WEBHOOK_SECRET": secrets.token_urlsafe(32),
-    }
+    values.update({name: _DEV_SECRETS[name]() for name in missing})
     tmp = path.with_suffix(".tmp")
     # Created 0600, so the secrets are never readable by others, not even for a moment.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -156,6 +167,21 @@ def _dev_secrets(data_dir: Path) -> dict:
     tmp.chmod(0o600)  # a stale .tmp may have had other permissions
     tmp.replace(path)
     return values
+
+
+def _signing_key(raw: str) -> bytes:
+    """TICKET_SIGNING_KEY: the standard base64 of a 32-byte Ed25519 seed."""
+    from ticketing.tickets import codes
+
+    try:
+        seed = base64.b64decode(raw.strip(), validate=True)
+        codes.check_seed(seed)
+    except (binascii.Error, ValueError):
+        raise ConfigError(
+            "TICKET_SIGNING_KEY must be the standard base64 of a 32-byte Ed25519 seed; generate one with"
+            " python3 -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())'"
+        ) from None
+    return seed
 
 
 def load_settings(env=None) -> Settings:
@@ -179,6 +205,7 @@ def load_settings(env=None) -> Settings:
 
     jwt_secret = env.get("JWT_SECRET") or ""
     webhook_secret = env.get("WEBHOOK_SECRET") or None
+    signing_key = env.get("TICKET_SIGNING_KEY") or ""
     if production:
         if len(jwt_secret.encode()) < 32:
             raise ConfigError("JWT_SECRET of at least 32 bytes is required when APP_ENV=production")
@@ -189,12 +216,15 @@ def load_settings(env=None) -> Settings:
                 "WEBHOOK_SECRET must be at least 16 bytes, each if several are listed"
                 " (or unset: the webhook then answers 503)"
             )
+        if not signing_key:
+            raise ConfigError("TICKET_SIGNING_KEY is required when APP_ENV=production")
     else:
         generated = None
-        if not jwt_secret or not webhook_secret:
+        if not jwt_secret or not webhook_secret or not signing_key:
             generated = _dev_secrets(data_dir)
         jwt_secret = jwt_secret or generated["JWT_SECRET"]
         webhook_secret = webhook_secret or generated["WEBHOOK_SECRET"]
+        signing_key = signing_key or generated["TICKET_SIGNING_KEY"]
         if len(jwt_secret.encode()) < 32:
             raise ConfigError("JWT_SECRET must be at least 32 bytes")
 
@@ -216,6 +246,7 @@ def load_settings(env=None) -> Settings:
         webhook_retry_first_seconds=_int(env, "WEBHOOK_RETRY_FIRST_MS", 5000, 100, 10000) / 1000,
         webhook_delivery_seconds=_int(env, "WEBHOOK_DELIVERY_MS", 1000, 0, 60000) / 1000,
         webhook_allow_private_targets=_bool(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
+        ticket_signing_key=_signing_key(signing_key),
         admin_email=admin["ADMIN_EMAIL"],
         admin_password=admin["ADMIN_PASSWORD"],
         admin_name=admin["ADMIN_NAME"] or "Administrator",

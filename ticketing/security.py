@@ -21,7 +21,11 @@ from ticketing.errors import Forbidden, NotFound, Unauthorized
 from ticketing.users import repository as users_repository
 
 ALGORITHM = "HS256"
-ROLES = ("user", "admin")
+ROLES = ("user", "staff", "admin")
+# Who may do what beyond their own things: `staff` (door staff) read any ticket and check
+# tickets in; `admin` does everything. Routes name the roles they allow (blp.auth(roles=...)).
+ADMIN = ("admin",)
+DOOR = ("staff", "admin")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,10 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def sees_every_ticket(self) -> bool:
+        return self.role in DOOR
 
 
 def hash_password(password: str, rounds: int) -> str:
@@ -128,8 +136,9 @@ def current_state(principal: Principal) -> Principal:
     return replace(principal, role=state["role"])
 
 
-def authenticate(role: str | None = None, revocation_in_sql: bool = False) -> Principal:
-    """The caller, from a valid, unrevoked bearer token; 403 without the required role.
+def authenticate(roles: tuple[str, ...] | None = None, revocation_in_sql: bool = False) -> Principal:
+    """The caller, from a valid, unrevoked bearer token; 403 unless its role is in `roles`
+    (None: any signed-in account).
 
     `revocation_in_sql=True` skips the database lookup: the route's own statement must
     check the token version instead (only the purchase does), and the role is the token's.
@@ -141,8 +150,8 @@ def authenticate(role: str | None = None, revocation_in_sql: bool = False) -> Pr
     g.principal = principal  # set early, so a 401 or 403 is logged with its user_id
     if not revocation_in_sql:
         principal = g.principal = current_state(principal)
-    if role == "admin" and not principal.is_admin:
-        raise Forbidden("This action needs the admin role")
+    if roles is not None and principal.role not in roles:
+        raise Forbidden(f"This action needs the {' or '.join(roles)} role")
     return principal
 
 
@@ -151,11 +160,17 @@ def current_principal() -> Principal:
 
 
 def visible_or_404(
-    principal: Principal, row: dict | None, not_found: str, *, admins_see_all: bool = True
+    principal: Principal,
+    row: dict | None,
+    not_found: str,
+    *,
+    owner: str = "user_id",
+    seen_by: tuple[str, ...] = ADMIN,
 ) -> dict:
-    """The row (an order, a ticket) if the caller owns it (its `user_id`) or, unless
-    `admins_see_all` is off, is an admin. Anyone else gets 404, exactly as if it did not
-    exist: the one ownership rule, like flaskr's get_post(id, check_author=True)."""
-    if row is None or (str(row["user_id"]) != principal.id and not (admins_see_all and principal.is_admin)):
+    """The row (an order, a ticket) if the caller owns it (its `owner` column: an order's
+    `user_id`, a ticket's `holder_id`) or has one of the `seen_by` roles. Anyone else gets
+    404, exactly as if it did not exist: the one ownership rule, like flaskr's
+    get_post(id, check_author=True)."""
+    if row is None or (str(row[owner]) != principal.id and principal.role not in seen_by):
         raise NotFound(not_found)
     return row

@@ -2,6 +2,7 @@
 
 JWT_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
 WEBHOOK_SECRET = "test-webhook-secret"
+TICKET_SIGNING_KEY = "dGVzdC1zaWduaW5nLWtleS1vZi0zMi1ieXRlcyEhISE="  # base64 of 32 bytes
 WEBHOOK = {"X-Webhook-Secret": WEBHOOK_SECRET}  # the payment provider's header
 # A Unix-socket directory that does not exist: connecting fails at once.
 UNREACHABLE_DATABASE_URL = "postgresql://postgres@/ticketing_test?host=/nonexistent-dir"

@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from tests.support import ROOT
-from tests.support.samples import JWT_SECRET, WEBHOOK_SECRET
+from tests.support.samples import JWT_SECRET, TICKET_SIGNING_KEY, WEBHOOK_SECRET
 from tests.support.timeouts import REQUEST_TIMEOUT, SERVER_START_TIMEOUT, SERVER_STOP_TIMEOUT
 
 # What `make run` serves the app with; run it from ROOT.
@@ -102,6 +102,7 @@ def start_gunicorn(database_url: str, folder: Path, **env_overrides: str) -> Liv
         "DATABASE_URL": database_url,
         "JWT_SECRET": JWT_SECRET,
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "TICKET_SIGNING_KEY": TICKET_SIGNING_KEY,
         "BCRYPT_ROUNDS": "4",
         "HOST": "127.0.0.1",
         "PORT": str(free_port()),

@@ -137,14 +137,23 @@ class Blueprint(_Blueprint):
 
         return decorator
 
-    def auth(self, role: str | None = None, revocation_in_sql: bool = False):
-        """Require a valid, unrevoked bearer token (and a role); documents 401/403 on the route.
+    def auth(self, roles: tuple[str, ...] | None = None, revocation_in_sql: bool = False):
+        """Require a valid, unrevoked bearer token (and one of `roles`, e.g.
+        `security.ADMIN` or `security.DOOR`); documents 401/403 on the route, and the
+        roles as the operation's `x-roles` (absent: any signed-in account).
 
         Revocation (and the role) are checked against the database before the view, with
         one small query. `revocation_in_sql=True` skips that query: the view's own SQL
         statement must check the token version instead (the purchase, a hot path, does).
         """
-        if role and revocation_in_sql:
+        if roles and revocation_in_sql:
             raise ValueError("a role check needs the role from the database; keep the lookup")
-        kinds = [errors.UNAUTHORIZED] + ([errors.FORBIDDEN] if role else [])
-        return self.guard(lambda: security.authenticate(role, revocation_in_sql), kinds, {"bearerAuth": []})
+        if roles is not None and (not roles or set(roles) - set(security.ROLES)):
+            raise ValueError(f"unknown roles {roles!r}")
+        kinds = [errors.UNAUTHORIZED] + ([errors.FORBIDDEN] if roles else [])
+        guarded = self.guard(
+            lambda: security.authenticate(roles, revocation_in_sql), kinds, {"bearerAuth": []}
+        )
+        if not roles:
+            return guarded
+        return lambda func: self.doc(**{"x-roles": list(roles)})(guarded(func))

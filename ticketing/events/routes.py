@@ -33,7 +33,7 @@ class Events(MethodView):
         which carry `deleted_at`; without a token it answers 401, for a user 403.
         """
         if args["include_deleted"]:
-            security.authenticate(role="admin")
+            security.authenticate(security.ADMIN)
         rows = service.list_page(
             include_past=args["include_past"],
             include_deleted=args["include_deleted"],
@@ -41,7 +41,7 @@ class Events(MethodView):
         )
         return page_items(rows, pagination_parameters)
 
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.arguments(EventIn, example=EVENT_EXAMPLE)
     @blp.response(201, EventOut)
     @blp.problems(MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE)
@@ -58,7 +58,7 @@ class Event(MethodView):
         """One event with its remaining capacity"""
         return service.get(event_id)
 
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.arguments(EventPatch, example={"capacity": 120, "price": "80.00"})
     @blp.response(200, EventOut)
     @blp.problems(
@@ -76,7 +76,7 @@ class Event(MethodView):
         """
         return service.update(event_id, body)
 
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.response(204)
     @blp.problems(NOT_FOUND)
     def delete(self, event_id):
@@ -92,7 +92,7 @@ class Event(MethodView):
 
 @blp.route("/events/<uuid:event_id>/restore")
 class RestoreEvent(MethodView):
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.response(200, EventOut)
     @blp.problems(NOT_FOUND)
     def post(self, event_id):

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest.fields import Upload
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
+from ticketing import security
 from ticketing.api import Blueprint, JsonBodyParser, Schema
 from ticketing.errors import (
     NOT_FOUND,
@@ -68,7 +69,7 @@ IMAGE_CONTENT = {
 
 @blp.route("/events/<uuid:event_id>/image")
 class EventImage(MethodView):
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.arguments(ImageUpload, location="files")
     @blp.response(200, EventOut)
     @blp.problems(UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, NOT_FOUND, SERVICE_UNAVAILABLE)

@@ -68,7 +68,7 @@ class Orders(MethodView):
         if answer.problem is not None:
             raise ApiError.from_body(answer.problem, headers=response_headers)
         response_headers["Location"] = order_location(answer.order["id"])
-        return answer.order, 201, response_headers
+        return service.shown(principal, answer.order), 201, response_headers
 
     @blp.auth()
     @blp.response(200, OrderOut(many=True))
@@ -106,7 +106,7 @@ class CancelOrder(MethodView):
 
 @blp.route("/orders/<uuid:order_id>/refund")
 class RefundOrder(MethodView):
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.arguments(RefundIn, example={"reason": "the show was moved"})
     @blp.response(200, OrderOut)
     @blp.problems(

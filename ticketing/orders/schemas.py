@@ -12,6 +12,14 @@ def order_location(order_id) -> str:
 
 
 MONEY_DOC = {"type": "string", "format": "decimal", "example": "100.00"}
+HOLDER_DOC = {"description": "Who holds the ticket: the buyer, or whom it was transferred to"}
+CODE_DOC = {
+    "description": "The signed code that opens the door (at most 160 URL-safe characters, for a QR code). "
+    "Shown to the ticket's holder, staff and admins once the order is PAID; null otherwise "
+    "(an unpaid hold, a cancelled ticket, a ticket the buyer gave away). See docs/tickets.md.",
+    "maxLength": 160,
+    "pattern": "^[A-Za-z0-9_-]+$",
+}
 STATUSES = ["PENDING", "PAID", "REJECTED", "EXPIRED", "CANCELLED", "REFUNDED"]
 
 
@@ -30,6 +38,8 @@ class OrderTicketOut(Schema):
     price = Money(required=True, metadata=MONEY_DOC)
     status = fields.String(required=True, validate=validate.OneOf(["VALID", "USED", "CANCELLED"]))
     checked_in_at = UtcDateTime(required=True, allow_none=True)
+    holder_id = fields.UUID(required=True, metadata=HOLDER_DOC)
+    code = fields.String(required=True, allow_none=True, metadata=CODE_DOC)
 
 
 class EventSummaryOut(Schema):

@@ -23,6 +23,7 @@ from ticketing.orders import idempotency, repository
 from ticketing.orders.idempotency import Answer
 from ticketing.outbox import service as outbox
 from ticketing.security import Principal
+from ticketing.tickets import codes
 
 NO_ORDER = "No order with this id"
 
@@ -99,24 +100,37 @@ def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=Non
     )
 
 
+def shown(principal: Principal, order: dict) -> dict:
+    """The order with each ticket's holder and code as `principal` may see them: codes of
+    a PAID order's tickets go to their holders (and admins), never to a buyer for a ticket
+    they gave away. A just-sold order's tickets are the buyer's, at version 1."""
+    for ticket in order["tickets"] or ():
+        ticket.setdefault("holder_id", order["user_id"])
+        ticket.setdefault("event_id", order["event_id"])
+        ticket.setdefault("code_version", 1)
+        codes.shown_to(principal, ticket, order["status"])
+    return order
+
+
 def list_mine(principal: Principal, *, limit: int, offset: int) -> list[dict]:
-    return repository.list_for_user(user_id=principal.id, limit=limit, offset=offset)
+    rows = repository.list_for_user(user_id=principal.id, limit=limit, offset=offset)
+    return [shown(principal, row) if row["id"] is not None else row for row in rows]
 
 
 def visible_order(principal: Principal, order_id) -> dict:
     """The order, if the caller owns it or is an admin; otherwise 404 as if it did not exist."""
-    return security.visible_or_404(principal, repository.get(order_id=order_id), NO_ORDER)
+    return shown(principal, security.visible_or_404(principal, repository.get(order_id=order_id), NO_ORDER))
 
 
 def cancel(principal: Principal, order_id) -> dict:
     """The buyer gives up a PENDING order; its tickets go back on sale."""
     if repository.cancel(order_id=order_id, user_id=principal.id) is None:
         order = repository.get(order_id=order_id)
-        security.visible_or_404(principal, order, NO_ORDER, admins_see_all=False)
+        security.visible_or_404(principal, order, NO_ORDER, seen_by=())
         raise ApiError(
             f"The order is {order['status']}; only a PENDING order can be cancelled", kind=INVALID_TRANSITION
         )
-    return repository.get(order_id=order_id)
+    return shown(principal, repository.get(order_id=order_id))
 
 
 def refund(order_id, reason: str | None) -> dict:

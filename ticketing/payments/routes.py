@@ -2,6 +2,7 @@
 
 from flask.views import MethodView
 
+from ticketing import security
 from ticketing.api import Blueprint, page_items, page_window
 from ticketing.errors import INVALID_TRANSITION, NOT_FOUND
 from ticketing.payments import service
@@ -12,7 +13,7 @@ blp = Blueprint("payments", __name__, description="The payments ledger and refun
 
 @blp.route("/payments")
 class Payments(MethodView):
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.arguments(PaymentListArgs, location="query")
     @blp.response(200, PaymentOut(many=True))
     @blp.paginate()
@@ -24,7 +25,7 @@ class Payments(MethodView):
 
 @blp.route("/payments/<uuid:payment_id>/refunded")
 class PaymentRefunded(MethodView):
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.response(200, PaymentOut)
     @blp.problems(NOT_FOUND, INVALID_TRANSITION)
     def post(self, payment_id):

@@ -1,7 +1,8 @@
 from marshmallow import fields, validate
 
-from ticketing.api import Money, Schema, UtcDateTime
-from ticketing.orders.schemas import MONEY_DOC, EventSummaryOut
+from ticketing.api import Money, Schema, Trimmed, UtcDateTime
+from ticketing.orders.schemas import CODE_DOC, HOLDER_DOC, MONEY_DOC, EventSummaryOut
+from ticketing.tickets import codes
 
 TICKET_STATUSES = ["VALID", "USED", "CANCELLED"]
 
@@ -23,7 +24,61 @@ class TicketOut(Schema):
     checked_in_at = UtcDateTime(
         required=True, allow_none=True, metadata={"description": "When it was checked in (USED only)"}
     )
+    holder_id = fields.UUID(required=True, metadata=HOLDER_DOC)
+    code = fields.String(required=True, allow_none=True, metadata=CODE_DOC)
     event = fields.Nested(EventSummaryOut, required=True)
+
+
+class CheckInByCodeIn(Schema):
+    code = fields.String(
+        required=True,
+        validate=validate.Length(1, 1000),
+        metadata={
+            "description": f"The ticket's `code`, as scanned ({codes.CODE_LENGTH} URL-safe characters)",
+        },
+    )
+    event_id = fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "The event this door admits: a ticket of another event is then refused "
+            "(409 `wrong-event`) instead of checked in. Recommended."
+        },
+    )
+
+
+class PublicKeyOut(Schema):
+    algorithm = fields.String(required=True, validate=validate.OneOf([codes.ALGORITHM]))
+    public_key = fields.String(
+        required=True,
+        metadata={
+            "description": "The raw 32-byte Ed25519 public key, standard base64 (docs/tickets.md)",
+            "example": "Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=",
+        },
+    )
+
+
+class RevokedCodeOut(Schema):
+    ticket_id = fields.UUID(required=True)
+    current_version = fields.Integer(
+        required=True, metadata={"description": "The only version of this ticket's code still accepted"}
+    )
+    revoked_versions = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={"description": "Every older version (1 to current_version - 1): refuse these"},
+    )
+
+
+class TransferIn(Schema):
+    email = Trimmed(
+        required=True,
+        validate=[validate.Length(3, 254), validate.Email()],
+        metadata={
+            "description": "The recipient's account email (case-insensitive)",
+            "format": "email",
+            "example": "bia@example.com",
+        },
+    )
 
 
 class EventStatsOut(Schema):

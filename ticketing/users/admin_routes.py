@@ -2,6 +2,7 @@
 
 from flask.views import MethodView
 
+from ticketing import security
 from ticketing.api import Blueprint, page_items, page_window
 from ticketing.errors import (
     EMAIL_TAKEN,
@@ -19,7 +20,7 @@ blp = Blueprint("admin_users", __name__, description="Accounts, for admins")
 
 @blp.route("/users")
 class Users(MethodView):
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.arguments(UserListArgs, location="query")
     @blp.response(200, UserOut(many=True))
     @blp.paginate()
@@ -37,14 +38,14 @@ class Users(MethodView):
 
 @blp.route("/users/<uuid:user_id>")
 class User(MethodView):
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.response(200, UserOut)
     @blp.problems(NOT_FOUND)
     def get(self, user_id):
         """One account (admin)"""
         return service.get(user_id)
 
-    @blp.auth(role="admin")
+    @blp.auth(roles=security.ADMIN)
     @blp.arguments(AdminUserUpdateIn, example={"role": "admin"})
     @blp.response(200, UserOut)
     @blp.problems(
@@ -57,6 +58,9 @@ class User(MethodView):
     )
     def patch(self, body, user_id):
         """Edit an account: any of `name`, `email`, `role` (admin)
+
+        Roles: `user`, `staff` (door staff: may read any ticket and check tickets in,
+        nothing else an admin may do) and `admin`.
 
         A role change takes effect on the account's very next request, with the tokens it
         already holds: the role is read from the database on every request, never

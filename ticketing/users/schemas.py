@@ -59,7 +59,7 @@ class UserOut(Schema):
     id = fields.UUID(required=True)
     name = fields.String(required=True, metadata={"example": "Ana Souza"})
     email = fields.String(required=True, metadata={"example": "ana@example.com"})
-    role = fields.String(required=True, validate=validate.OneOf(["user", "admin"]))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
     created_at = UtcDateTime(required=True)
 
 
@@ -100,7 +100,13 @@ class AdminUserUpdateIn(_AtLeastOneChange):
 
     name = name_field()
     email = email_field()
-    role = fields.String(validate=validate.OneOf(ROLES), metadata={"example": "admin"})
+    role = fields.String(
+        validate=validate.OneOf(ROLES),
+        metadata={
+            "example": "staff",
+            "description": "`user`, `staff` (door staff: read any ticket and check tickets in) or `admin`",
+        },
+    )
 
 
 class UserListArgs(Schema):
