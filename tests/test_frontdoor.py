@@ -163,10 +163,13 @@ def test_bad_front_door_settings_are_refused():
             raise AssertionError(f"{name}={bad!r} accepted")
 
 
-def test_make_run_stops_entirely_on_sigterm_to_its_process_group(database_url, nginx):
+def test_make_run_stops_entirely_on_sigterm_to_its_process_group(database_url, owner_database_url, nginx):
     port = free_port()
     server = start_front_door(
-        database_url, command=["make", "-s", "--no-print-directory", "run"], PORT=str(port)
+        database_url,
+        command=["make", "-s", "--no-print-directory", "run"],
+        PORT=str(port),
+        MIGRATION_DATABASE_URL=owner_database_url,  # make run migrates first, as the tables' owner
     )
     try:
         assert server.get("/healthz").headers["Server"] == "nginx"
