@@ -29,6 +29,7 @@ def production_env(*, database_url: str, jwt_secret: str) -> dict:
         "WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "DATABASE_URL": database_url,
         "PORT": str(free_port()),
+        "METRICS_PORT": str(free_port()),  # metrics on, as in production, never on a taken port
         "HOST": "127.0.0.1",
     }
 
