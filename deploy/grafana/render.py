@@ -70,8 +70,8 @@ def main(argv=None) -> int:
             ):
                 points = [(datetime.fromtimestamp(t, UTC), float(v)) for t, v in series["values"]]
                 points = [(t, v) for t, v in points if v == v]  # NaN: no data at that instant
-                if not points:
-                    continue
+                if not any(v for _, v in points):
+                    continue  # a series that stayed at zero (e.g. an outcome that never happened)
                 times, values = zip(*points)
                 if unit == "s":
                     values = [v * 1000 for v in values]
@@ -80,6 +80,7 @@ def main(argv=None) -> int:
         ax.set_title(title, fontsize=11)
         ax.set_ylabel({"s": "ms", "reqps": "per second"}.get(unit, ""))
         ax.set_ylim(bottom=0)
+        ax.set_xlim(datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=UTC))
         if drawn:
