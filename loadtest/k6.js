@@ -14,8 +14,8 @@
 // - k6 cannot write files: with LOADTEST_LOG_ORDERS=1 it logs `ORDER <id>` for each 201
 //   (k6 run ... 2>&1 | sed -n 's/.*ORDER \([0-9a-f-]*\).*/\1/p' >> run.orders) for
 //   `flask loadtest verify`;
-// - the end-of-test summary shows `purchase_status` counts by status (retries included)
-//   and http_req_duration percentiles.
+// - the end-of-test summary shows `purchase_status` counts by status (retries included),
+//   http_req_failed (any other status) and http_req_duration percentiles.
 //
 // Environment: LOADTEST_RUN, LOADTEST_RATE (default 200), LOADTEST_DURATION (60s),
 // LOADTEST_VUS (pre-allocated, default 200), LOADTEST_MAX_VUS (default 2000),
@@ -49,6 +49,15 @@ export const options = {
     },
   },
   summaryTrendStats: ['avg', 'p(50)', 'p(90)', 'p(99)', 'max'],
+  // A threshold makes k6 show the sub-metric in its summary: one line per status. Any
+  // other status shows in http_req_failed (it is not an expected status).
+  thresholds: {
+    'purchase_status{status:201}': ['count>=0'],
+    'purchase_status{status:409}': ['count>=0'],
+    'purchase_status{status:429}': ['count>=0'],
+    'purchase_status{status:503}': ['count>=0'],
+    'http_req_duration{name:POST /orders}': ['p(99)>=0'],
+  },
 };
 
 function retryAfter(response) {

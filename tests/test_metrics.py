@@ -189,3 +189,50 @@ def test_the_dashboard_json_is_generated_from_its_panels_and_uses_real_metrics()
     suffixes = ("_total", "_bucket")
     assert {re.sub(r"(_total|_bucket)$", "", name) for name in used} <= families, used
     assert all(name.endswith(suffixes) for name in used)
+
+
+def _counted(child) -> float:
+    from ticketing import metrics
+
+    metrics.flush()
+    return child._value.get()
+
+
+def test_purchase_outcomes_in_process(client, make_event, buy, sql):
+    from ticketing import metrics
+
+    outcomes = ("created", "replayed", "limit", "sold_out", "not_found", "closed")
+    before = {o: _counted(metrics.PURCHASES.labels(o)) for o in outcomes}
+    sold_before = _counted(metrics.TICKETS_SOLD)
+    event = make_event(capacity=3, max_per_order=2)
+    assert buy(event["id"], 2, key="k1").status_code == 201
+    assert buy(event["id"], 2, key="k1").status_code == 201  # the same answer again
+    assert buy(event["id"], 3).status_code == 422  # above max_per_order
+    assert buy(event["id"], 2).status_code == 409  # one left
+    assert buy(str(uuid.uuid4()), 1).status_code == 404
+    sql.all("UPDATE events SET date = now() - interval '1 hour' WHERE id = %s", (event["id"],))
+    assert buy(event["id"], 1).status_code == 409  # started: closed
+    after = {o: _counted(metrics.PURCHASES.labels(o)) for o in outcomes}
+    assert {o: after[o] - before[o] for o in outcomes} == dict.fromkeys(outcomes, 1)
+    assert _counted(metrics.TICKETS_SOLD) - sold_before == 2
+
+
+def test_expired_holds_and_database_outages_are_counted(app, make_app, client, make_event, buy, sql):
+    from tests.support.samples import UNREACHABLE_DATABASE_URL
+    from ticketing import metrics
+    from ticketing.orders.expiry import expire_due_orders
+
+    expired_before = _counted(metrics.HOLDS_EXPIRED)
+    event = make_event(capacity=5)
+    for _ in range(3):
+        assert buy(event["id"], 1).status_code == 201
+    sql.all("UPDATE orders SET expires_at = now() - interval '1 second'")
+    with app.app_context():
+        assert expire_due_orders() == 3
+    assert _counted(metrics.HOLDS_EXPIRED) - expired_before == 3
+
+    connect = metrics.DB_UNAVAILABLE.labels("connect")
+    down_before = _counted(connect)
+    offline = make_app(database_url=UNREACHABLE_DATABASE_URL).test_client()
+    assert offline.get("/api/v1/events").status_code == 503
+    assert _counted(connect) - down_before == 1
