@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections import Counter
 
@@ -141,8 +142,18 @@ def test_purchases_are_counted_by_outcome_across_workers(gunicorn, users, sql, t
     # The 30 buyers were answered by more than one worker, and all of them were counted.
     folder = tmp_path / "gunicorn-0" / "metrics"
     (port_folder,) = folder.iterdir()
-    pids = {name.rsplit("_", 1)[1] for name in os.listdir(port_folder) if name.startswith("counter_")}
+    pids = {
+        int(name[: -len(".db")].rsplit("_", 1)[1])
+        for name in os.listdir(port_folder)
+        if name.startswith("counter_")
+    }
+    pids.discard(server.process.pid)  # the master's own (the admin bootstrap at start)
     assert len(pids) >= 2, pids
+
+    # A worker that dies still counts: its files stay, gunicorn replaces it.
+    os.kill(sorted(pids)[0], signal.SIGKILL)
+    wait_until(lambda: server.get("/healthz").status_code == 200, "gunicorn did not replace the worker")
+    assert seen() == expected
 
 
 def test_metrics_are_not_served_on_the_public_port(gunicorn):
