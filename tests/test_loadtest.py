@@ -73,6 +73,21 @@ def test_prepare_writes_everything_a_tool_needs(prepared, sql):
     assert me.status_code == 200 and me.json()["email"] == emails[3]
 
 
+def test_prepare_runs_without_the_apps_settings(gunicorn, users, tmp_path):
+    """`python -m ticketing.loadtest prepare`: only HTTP, no DATABASE_URL, no secrets."""
+    server = gunicorn()
+    admin = users.create(role="admin", password="admin-password-1")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "JWT_SECRET", "WEBHOOK_SECRET")}
+    env["DEV_DATA_DIR"] = str(tmp_path / "untouched")
+    command = [sys.executable, "-m", "ticketing.loadtest", "prepare", "--base-url", server.url]
+    command += ["--users", "2", "--capacity", "5", "--out", str(tmp_path / "run.json")]
+    command += ["--admin-email", admin["email"], "--admin-password", "admin-password-1"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TOOL_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads((tmp_path / "run.json").read_text())["users"]) == 2
+    assert not (tmp_path / "untouched").exists()  # no settings loaded, no embedded database
+
+
 def test_prepare_explains_what_the_api_refused(gunicorn, users, cli, tmp_path):
     server = gunicorn()
     admin = users.create(role="admin", password="admin-password-1")

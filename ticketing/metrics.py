@@ -20,10 +20,13 @@ measures both.
 from __future__ import annotations
 
 import bisect
+import logging
 import os
 import threading
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
+
+log = logging.getLogger("ticketing.metrics")
 
 # Milliseconds matter on the hot path: 1 ms .. 10 s, finest where purchases are (5-150 ms).
 LATENCY_BUCKETS = (
@@ -158,7 +161,10 @@ def start_flusher(stop: threading.Event | None = None) -> threading.Thread:
 
     def run():
         while not stop.wait(FLUSH_SECONDS):
-            flush()
+            try:
+                flush()
+            except Exception:  # e.g. a full disk: keep recording, try again next time
+                log.warning("metrics flush failed; retrying", exc_info=True)
 
     thread = threading.Thread(target=run, name="metrics-flusher", daemon=True)
     thread.start()

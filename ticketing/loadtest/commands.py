@@ -21,7 +21,7 @@ def _json_option(value: str | None, name: str):
         raise click.BadParameter(f"not JSON: {exc}", param_hint=name) from None
 
 
-@loadtest.command("prepare")
+@click.command("prepare")
 @click.option(
     "--base-url", required=True, help="The deployment's public origin, e.g. https://staging.example.com"
 )
@@ -90,6 +90,11 @@ def prepare_command(
         )
     except PrepareError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+# Prepare needs no app and no database (only HTTP): added as is, not wrapped in an app
+# context, so `python -m ticketing.loadtest prepare ...` runs it without any app settings.
+loadtest.add_command(prepare_command)
 
 
 @loadtest.command("verify")

@@ -22,7 +22,8 @@ from pathlib import Path
 API_PREFIX = "/api/v1"
 RUN_FORMAT = 1
 RETRYABLE = (429, 502, 503, 504)
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # for 429/503 answers
+CONNECT_ATTEMPTS = 3  # for a server that cannot be reached at all
 
 
 class PrepareError(Exception):
@@ -54,7 +55,7 @@ class Api:
                     return status, payload
                 time.sleep(_retry_after(error.headers.get("Retry-After"), attempt))
             except (urllib.error.URLError, OSError) as exc:
-                if attempt == MAX_ATTEMPTS:
+                if attempt >= CONNECT_ATTEMPTS:
                     raise PrepareError(f"{method} {self.base_url}{API_PREFIX}{path}: {exc}") from None
                 time.sleep(_retry_after(None, attempt))
         raise AssertionError("unreachable")
