@@ -27,29 +27,95 @@ proc_name = f"ticketing-{pool}"
 control_socket_disable = True
 
 
+_metrics_server = None  # the master's metrics listener (METRICS_HOST:METRICS_PORT)
+
+
+def _prepare_metrics_folder():
+    """Every worker writes its metrics to files in PROMETHEUS_MULTIPROC_DIR; the master sums
+    them. One folder per server (by port), emptied at start so a run never counts the last
+    one's requests. Set before anything imports prometheus_client: it picks its storage then."""
+    if os.environ.get("METRICS_PORT", "").strip() == "0":
+        return
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        port = os.environ.get("PORT", "8080")
+        if pool != "app":  # the front door's auth pool shares PORT with the app pool
+            port = f"{port}-{pool}"
+        if os.environ.get("APP_ENV") == "production":
+            import tempfile
+
+            folder = os.path.join(tempfile.gettempdir(), f"ticketing-metrics-{port}")
+        else:
+            here = os.path.dirname(os.path.abspath(__file__))
+            data = os.environ.get("DEV_DATA_DIR") or os.path.join(here, ".devdata")
+            folder = os.path.join(data, "metrics", port)
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):  # only prometheus_client's files, whatever the folder is
+            os.unlink(os.path.join(folder, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
 def on_starting(server):
     # Runs once in the master before workers fork; the app's pool is per process and
     # lazily created, so nothing opened here is shared with the workers.
     import sys
 
-    from ticketing import create_app
+    _prepare_metrics_folder()
+
+    from ticketing import create_app, metrics
     from ticketing.commands import bootstrap_admin_from_env
     from ticketing.config import ConfigError
 
+    global _metrics_server
     try:
         app = create_app()
         bootstrap_admin_from_env(app)
+        settings = app.config["SETTINGS"]
+        if settings.metrics_port:
+            try:
+                _metrics_server = metrics.start_server(settings.metrics_host, settings.metrics_port)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} ({exc});"
+                    " set METRICS_PORT to a free port, or 0 to turn metrics off"
+                ) from None
+            print(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics", flush=True)
     except ConfigError as exc:  # a clear message, not a traceback, for a bad environment
         print(f"configuration error: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
     app.extensions["ticketing.db"].close()
-    settings = app.config["SETTINGS"]
+    metrics.flush()
     if not settings.production and pool == "app":
         print(f"development webhook secret (signs Webhook-Signature): {settings.webhook_secret}", flush=True)
 
 
+def post_fork(server, worker):
+    # Only the master answers on the metrics port: the worker drops its copy of the socket.
+    if _metrics_server is not None:
+        _metrics_server.socket.close()
+
+
+def child_exit(server, worker):
+    # A dead worker's live gauges go; its counters stay in the sum (they only count up).
+    if _metrics_server is not None:
+        from ticketing import metrics
+
+        metrics.worker_exited(worker.pid)
+
+
 def post_worker_init(worker):
-    # Each worker sweeps expired holds in a background thread (EXPIRY_SWEEP_MS, 0 = off).
+    # Each worker sweeps expired holds in a background thread (EXPIRY_SWEEP_MS, 0 = off),
+    # and moves its metrics into the shared files every second (ticketing/metrics.py).
+    from ticketing import metrics
     from ticketing.orders.expiry import start_sweeper
 
     start_sweeper(worker.wsgi)
+    metrics.start_flusher()
+
+
+def worker_exit(server, worker):
+    # A worker stopping cleanly flushes what it recorded since the last flush.
+    from ticketing import metrics
+
+    metrics.flush()

@@ -31,6 +31,7 @@ def production_env(*, database_url: str, jwt_secret: str) -> dict:
         "TICKET_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DATABASE_URL": database_url,
         "PORT": str(free_port()),
+        "METRICS_PORT": str(free_port()),  # metrics on, as in production, never on a taken port
         "HOST": "127.0.0.1",
     }
 

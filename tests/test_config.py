@@ -246,8 +246,16 @@ def test_admin_from_env():
             },
             "ADMIN_EMAIL",
         ),
+        ({"JWT_SECRET": GOOD_SECRET, "METRICS_PORT": "metrics"}, "METRICS_PORT must be an integer"),
     ],
-    ids=["no-jwt-secret", "short-jwt-secret", "no-signing-key", "bad-signing-key", "bad-admin-email"],
+    ids=[
+        "no-jwt-secret",
+        "short-jwt-secret",
+        "no-signing-key",
+        "bad-signing-key",
+        "bad-admin-email",
+        "bad-metrics-port",
+    ],
 )
 def test_gunicorn_reports_a_config_error_clearly(tmp_path, extra, mentions):
     """A production start with a bad environment exits non-zero with a message, not a traceback."""
@@ -265,6 +273,7 @@ def test_gunicorn_reports_a_config_error_clearly(tmp_path, extra, mentions):
         DATABASE_URL=UNREACHABLE_DATABASE_URL,
         PORT=str(free_port()),
         DEV_DATA_DIR=str(tmp_path),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),  # not /tmp/ticketing-metrics-<port>
         WEB_CONCURRENCY="1",
         **extra,
     )

@@ -40,6 +40,10 @@ def bootstrap_admin_from_env(app) -> None:
 
 
 def register(app):
+    from ticketing.loadtest.commands import loadtest
+
+    app.cli.add_command(loadtest)
+
     @app.cli.command("expire-orders")
     def expire_orders():
         """Expire PENDING orders whose hold is over and return their tickets to sale."""

@@ -67,6 +67,9 @@ class Settings:
     s3_endpoint_url: str | None = None  # None: AWS itself
     s3_region: str | None = None
     s3_public_base_url: str | None = None  # None: <endpoint>/<bucket>, or the AWS bucket URL
+    # Prometheus metrics (docs/operations.md): served by the gunicorn master, 0 = not served.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
 
     @property
     def production(self) -> bool:
@@ -228,6 +231,7 @@ def load_settings(env=None) -> Settings:
         if len(jwt_secret.encode()) < 32:
             raise ConfigError("JWT_SECRET must be at least 32 bytes")
 
+    port = _int(env, "PORT", 8080, 1, 65535)
     admin = {k: env.get(k) or None for k in ("ADMIN_EMAIL", "ADMIN_PASSWORD", "ADMIN_NAME")}
     if admin["ADMIN_EMAIL"] and not admin["ADMIN_PASSWORD"]:
         raise ConfigError("ADMIN_EMAIL is set but ADMIN_PASSWORD is not")
@@ -274,4 +278,19 @@ def load_settings(env=None) -> Settings:
         s3_endpoint_url=_http_url(env, "S3_ENDPOINT_URL"),
         s3_region=env.get("S3_REGION") or None,
         s3_public_base_url=_http_url(env, "S3_PUBLIC_BASE_URL"),
+        metrics_host=env.get("METRICS_HOST") or "127.0.0.1",
+        metrics_port=_metrics_port(env, port),
     )
+
+
+def default_metrics_port(port: int) -> int:
+    """METRICS_PORT when unset: the public port + 1000 (8080 -> 9080), so servers on one
+    machine on different ports get different metrics ports."""
+    return port + 1000 if port + 1000 <= 65535 else 0
+
+
+def _metrics_port(env, port: int) -> int:
+    value = _int(env, "METRICS_PORT", default_metrics_port(port), 0, 65535)
+    if value and value == port:
+        raise ConfigError(f"METRICS_PORT must differ from PORT ({port}): metrics are never public")
+    return value

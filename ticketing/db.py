@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 
@@ -18,6 +19,7 @@ import psycopg2.extras
 import psycopg2.pool
 from flask import current_app
 
+from ticketing import metrics
 from ticketing.errors import ServiceUnavailable, ValidationFailed
 from ticketing.sql import Query
 
@@ -131,22 +133,26 @@ class Database:
                     self._pid = pid
         return self._pool
 
-    def unavailable(self, detail: str) -> ServiceUnavailable:
+    def unavailable(self, detail: str, reason: str) -> ServiceUnavailable:
+        metrics.count(metrics.DB_UNAVAILABLE.labels(reason))
         return ServiceUnavailable(detail, retry_after=self.retry_after)
 
     @contextmanager
     def connection(self):
         pool = self._get_pool()
         # psycopg2's pool raises instead of waiting when empty: the semaphore is the queue.
-        if not self._slots.acquire(timeout=self.wait_seconds):
-            raise self.unavailable("All database connections are busy; retry shortly")
+        started = time.perf_counter()
+        acquired = self._slots.acquire(timeout=self.wait_seconds)
+        metrics.observe(metrics.POOL_WAIT, time.perf_counter() - started)
+        if not acquired:
+            raise self.unavailable("All database connections are busy; retry shortly", "pool_timeout")
         try:
             try:
                 conn = pool.getconn()
                 if not conn.autocommit:
                     conn.autocommit = True
             except UNAVAILABLE:
-                raise self.unavailable("The database is unavailable; retry shortly") from None
+                raise self.unavailable("The database is unavailable; retry shortly", "connect") from None
             broken = False
             try:
                 yield conn
@@ -154,7 +160,7 @@ class Database:
                 broken = conn.closed or not isinstance(
                     exc, (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable)
                 )
-                raise self.unavailable(_describe(exc)) from exc
+                raise self.unavailable(*_describe(exc)) from exc
             except BaseException:
                 broken = bool(conn.closed)
                 raise
@@ -218,12 +224,13 @@ class Database:
             self._pid = None
 
 
-def _describe(exc) -> str:
+def _describe(exc) -> tuple[str, str]:
+    """The detail for the client and the reason label of ticketing_db_unavailable_total."""
     if isinstance(exc, psycopg2.errors.QueryCanceled):
-        return "The database took too long to answer; retry shortly"
+        return "The database took too long to answer; retry shortly", "timeout"
     if isinstance(exc, psycopg2.errors.LockNotAvailable):
-        return "The data is busy; retry shortly"
-    return "The database is unavailable; retry shortly"
+        return "The data is busy; retry shortly", "lock"
+    return "The database is unavailable; retry shortly", "down"
 
 
 def current() -> Database:

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ticketing.config import DEFAULT_DEV_DATA_DIR, REPO_ROOT
+from ticketing.config import DEFAULT_DEV_DATA_DIR, REPO_ROOT, default_metrics_port
 
 NGINX_DIR = REPO_ROOT / "deploy" / "nginx"
 TEMPLATES = ("nginx.conf.template", "ticketing.conf.template", "tls.conf.template")
@@ -268,6 +268,13 @@ class FrontDoor:
                 {"WEB_CONCURRENCY": self.env.get("AUTH_WEB_CONCURRENCY") or "1", "EXPIRY_SWEEP_MS": "0"},
             ),
         ]
+        # Each pool's master serves its own metrics: the app pool on METRICS_PORT, the auth
+        # pool on the next port (docs/operations.md); 0 turns both off.
+        metrics_port = self.env.get("METRICS_PORT") or str(default_metrics_port(self.port))
+        if metrics_port.strip() != "0":
+            pools[1][2]["METRICS_PORT"] = str(int(metrics_port) + 1)
+            if self.env.get("PROMETHEUS_MULTIPROC_DIR"):
+                pools[1][2]["PROMETHEUS_MULTIPROC_DIR"] = self.env["PROMETHEUS_MULTIPROC_DIR"] + "-auth"
         # One after the other: the admin bootstrap (gunicorn.conf.py) runs once at a time.
         for name, path, overrides in pools:
             env = {**self.env, **overrides, "GUNICORN_BIND": f"unix:{path}", "GUNICORN_POOL": name}

@@ -71,10 +71,11 @@ def wait_until_ready(
 class LiveServer:
     """A server process the tests started, serving HTTP at `url`."""
 
-    def __init__(self, url: str, process: subprocess.Popen, log_path: Path):
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path, metrics_url: str | None = None):
         self.url = url
         self.process = process
         self.log_path = log_path
+        self.metrics_url = metrics_url  # the metrics listener's /metrics, if it serves one
 
     def __call__(self, path: str) -> str:
         return self.url + path
@@ -95,8 +96,10 @@ class LiveServer:
 
 def start_gunicorn(database_url: str, folder: Path, **env_overrides: str) -> LiveServer:
     """The app under gunicorn (several workers) on a free loopback port, ready to serve.
-    The environment is the tests' (their secrets, cheap bcrypt, 3 workers of 2 connections)
-    with `env_overrides` on top; gunicorn's log goes to folder/gunicorn.log."""
+    The environment is the tests' (their secrets, cheap bcrypt, 3 workers of 2 connections,
+    metrics on another free port) with `env_overrides` on top; gunicorn's log goes to
+    folder/gunicorn.log."""
+    port, metrics_port = free_ports(2)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -105,7 +108,8 @@ def start_gunicorn(database_url: str, folder: Path, **env_overrides: str) -> Liv
         "TICKET_SIGNING_KEY": TICKET_SIGNING_KEY,
         "BCRYPT_ROUNDS": "4",
         "HOST": "127.0.0.1",
-        "PORT": str(free_port()),
+        "PORT": str(port),
+        "METRICS_PORT": str(metrics_port),
         "WEB_CONCURRENCY": "3",
         "DB_POOL_SIZE": "2",
         "DEV_DATA_DIR": str(folder),
@@ -114,7 +118,10 @@ def start_gunicorn(database_url: str, folder: Path, **env_overrides: str) -> Liv
     log_path = folder / "gunicorn.log"
     with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(GUNICORN_COMMAND, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    server = LiveServer(f"http://{env['HOST']}:{env['PORT']}", process, log_path)
+    metrics_url = None
+    if env["METRICS_PORT"] != "0":
+        metrics_url = f"http://{env.get('METRICS_HOST') or '127.0.0.1'}:{env['METRICS_PORT']}/metrics"
+    server = LiveServer(f"http://{env['HOST']}:{env['PORT']}", process, log_path, metrics_url)
     try:
         wait_until_ready(
             process,

@@ -9,6 +9,7 @@ import random
 import threading
 import time
 
+from ticketing import metrics
 from ticketing.orders import repository
 from ticketing.users import service as users_service
 
@@ -23,6 +24,8 @@ def expire_due_orders() -> int:
     while True:
         result = repository.expire_due(batch_size=BATCH_SIZE)
         total += result["orders"]
+        if result["orders"]:
+            metrics.count(metrics.HOLDS_EXPIRED, result["orders"])
         if result["orders"] < BATCH_SIZE:
             return total
 

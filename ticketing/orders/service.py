@@ -7,13 +7,18 @@ from __future__ import annotations
 from flask import current_app
 from psycopg2.errors import ForeignKeyViolation, UniqueViolation
 
-from ticketing import db, security
+from ticketing import db, metrics, security
 from ticketing.attempts import act_then_explain
 from ticketing.errors import (
     EVENT_CLOSED,
+    IDEMPOTENCY_KEY_REUSED,
     INVALID_TRANSITION,
+    NOT_FOUND,
+    SERVICE_UNAVAILABLE,
     SOLD_OUT,
     TICKET_ALREADY_USED,
+    UNAUTHORIZED,
+    VALIDATION_ERROR,
     ApiError,
     NotFound,
     Unauthorized,
@@ -27,10 +32,37 @@ from ticketing.tickets import codes
 
 NO_ORDER = "No order with this id"
 
+# ticketing_purchases_total{outcome}: the problem a purchase ended with, by kind.
+_OUTCOMES = {
+    SOLD_OUT: "sold_out",
+    VALIDATION_ERROR: "limit",  # more than the event's max_per_order
+    EVENT_CLOSED: "closed",
+    NOT_FOUND: "not_found",
+    UNAUTHORIZED: "unauthorized",
+    IDEMPOTENCY_KEY_REUSED: "invalid",
+    SERVICE_UNAVAILABLE: "unavailable",
+}
+
 
 def purchase(principal: Principal, *, event_id, quantity: int, idempotency_key: str | None = None) -> Answer:
     """Sell `quantity` tickets: the new PENDING order, or (with a key already used for
     this request) the first answer again. Raises the reason when nothing was sold."""
+    try:
+        answer = _purchase(principal, event_id=event_id, quantity=quantity, idempotency_key=idempotency_key)
+    except ApiError as error:
+        metrics.purchase(_OUTCOMES.get(error.kind, "error"))
+        raise
+    except Exception:
+        metrics.purchase("error")
+        raise
+    if answer.replayed:
+        metrics.purchase("replayed")
+    else:
+        metrics.purchase("created", tickets=quantity)
+    return answer
+
+
+def _purchase(principal: Principal, *, event_id, quantity: int, idempotency_key: str | None) -> Answer:
     if idempotency_key is None:
         return Answer(order=_sell(principal, event_id=event_id, quantity=quantity))
     # Optimistic: no lookup first. A used key makes the purchase statement fail and roll

@@ -5,7 +5,7 @@ import hmac
 from flask import current_app, request
 from flask.views import MethodView
 
-from ticketing import signatures
+from ticketing import metrics, signatures
 from ticketing.api import Blueprint
 from ticketing.errors import (
     AMOUNT_MISMATCH,
@@ -26,6 +26,18 @@ from ticketing.orders.schemas import SettleIn
 from ticketing.payments import service
 
 blp = Blueprint("webhooks", __name__, description="Payment provider callbacks")
+
+# ticketing_webhook_deliveries_total{result}, by the status the provider got back.
+_RESULTS = {401: "unauthorized", 404: "not_found", 409: "conflict", 503: "unavailable"}
+_RESULTS.update(dict.fromkeys((400, 413, 415, 422), "invalid"))
+
+
+@blp.after_request
+def _count_delivery(response):
+    status = response.status_code
+    result = "accepted" if status < 300 else _RESULTS.get(status, "error")
+    metrics.count(metrics.WEBHOOK_DELIVERIES.labels(result))
+    return response
 
 
 def require_webhook_signature():

@@ -1,0 +1,21 @@
+-- The books of one event after a load test (`flask loadtest verify`): what the event row
+-- says is taken, what its live orders hold, what its ticket rows say, its orders by
+-- status and how many orders broke max_per_order. No row: no such event.
+SELECT e.id, e.capacity, e.remaining, e.max_per_order,
+       e.capacity - e.remaining AS taken,
+       (SELECT coalesce(sum(o.quantity), 0)
+          FROM orders o
+         WHERE o.event_id = e.id AND o.status IN ('PENDING', 'PAID')) AS held_by_orders,
+       (SELECT count(*)
+          FROM tickets t
+         WHERE t.event_id = e.id AND t.status <> 'CANCELLED') AS live_tickets,
+       (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}'::jsonb)
+          FROM (SELECT o.status, count(*) AS n
+                  FROM orders o
+                 WHERE o.event_id = e.id
+                 GROUP BY o.status) s) AS orders_by_status,
+       (SELECT count(*)
+          FROM orders o
+         WHERE o.event_id = e.id AND o.quantity > e.max_per_order) AS orders_over_limit
+  FROM events e
+ WHERE e.id = :'event_id';
