@@ -22,7 +22,16 @@ from tests.support.servers import start_gunicorn
 from ticketing import create_app, devdb, security
 from ticketing.config import Settings
 
-TABLES = ["idempotency_keys", "tickets", "orders", "events", "users"]
+TABLES = [
+    "queue_admission",
+    "queue_entries",
+    "holdings",
+    "idempotency_keys",
+    "tickets",
+    "orders",
+    "events",
+    "users",
+]
 
 
 @pytest.fixture(scope="session")
