@@ -41,7 +41,10 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    # Each worker sweeps expired holds in a background thread (EXPIRY_SWEEP_MS, 0 = off).
+    # Each worker sweeps expired holds in a background thread (EXPIRY_SWEEP_MS, 0 = off),
+    # and admits waiting-room entries in another (QUEUE_ADMIT_MS, 0 = off).
     from ticketing.orders.expiry import start_sweeper
+    from ticketing.queue.admission import start_admitter
 
     start_sweeper(worker.wsgi)
+    start_admitter(worker.wsgi)
