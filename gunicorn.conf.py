@@ -106,12 +106,15 @@ def child_exit(server, worker):
 
 def post_worker_init(worker):
     # Each worker sweeps expired holds in a background thread (EXPIRY_SWEEP_MS, 0 = off),
-    # and moves its metrics into the shared files every second (ticketing/metrics.py).
+    # moves its metrics into the shared files every second (ticketing/metrics.py), and
+    # admits waiting-room entries in another thread (QUEUE_ADMIT_MS, 0 = off).
     from ticketing import metrics
     from ticketing.orders.expiry import start_sweeper
+    from ticketing.queue.admission import start_admitter
 
     start_sweeper(worker.wsgi)
     metrics.start_flusher()
+    start_admitter(worker.wsgi)
 
 
 def worker_exit(server, worker):

@@ -37,6 +37,7 @@ def ceilings(
         "token_version": 0,  # the bench users' password never changes
         "idempotency_key": None,
         "request_hash": None,
+        "queue_pass": None,  # the bench's hot event has no waiting room
     }
     nulls = {name: "NULL" for name, value in params.items() if value is None}
     purchase_script.write_text(sql.to_pgbench(purchase_sql, inline=nulls))

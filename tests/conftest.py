@@ -30,6 +30,9 @@ TABLES = [
     "payments",
     "payment_deliveries",
     "login_failures",
+    "queue_admission",
+    "queue_entries",
+    "holdings",
     "idempotency_keys",
     "tickets",
     "orders",
@@ -243,9 +246,12 @@ def staff(users):
 
 @pytest.fixture(scope="session")
 def live_server(database_url, tmp_path_factory):
-    """gunicorn with 3 workers for real concurrency. Its expiry sweep is off: tests that
-    move expires_at into the past decide themselves when holds expire."""
-    server = start_gunicorn(database_url, tmp_path_factory.mktemp("live"), EXPIRY_SWEEP_MS="0")
+    """gunicorn with 3 workers for real concurrency. Its expiry sweep and queue admission
+    are off: tests that move expires_at into the past decide themselves when holds
+    expire, and queue tests when entries are admitted."""
+    server = start_gunicorn(
+        database_url, tmp_path_factory.mktemp("live"), EXPIRY_SWEEP_MS="0", QUEUE_ADMIT_MS="0"
+    )
     yield server
     server.stop()
 

@@ -32,9 +32,13 @@ def test_admin_creates_an_event(client, admin):
         "image_url",
         "description",
         "max_per_order",
+        "sale_starts_at",
+        "max_per_user",
+        "queue",
         "created_by",
         "created_at",
     }
+    assert body["sale_starts_at"] is None and body["max_per_user"] is None and body["queue"] is None
 
 
 def test_optional_fields_and_exact_money(client, admin):

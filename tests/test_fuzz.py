@@ -132,6 +132,7 @@ def documented_answer(ctx, response, case):
 # rejection of schema-valid data fails `positive_data_acceptance`, as by default.
 UNSTATED_FIELD_RULES = {
     ("date", "Must be in the future."),  # the clock decides
+    ("sale_starts_at", "Must be before the event's date."),  # a PATCH compares with the stored date
     ("image_url", "Not a valid URL."),  # http(s) only, and a real host (with a TLD, ...)
     ("password", "Must be 8 to 72 bytes of UTF-8."),  # bytes (bcrypt's limit), not characters
     ("_request", "Text must not contain NUL (0x00) characters."),  # PostgreSQL text cannot hold U+0000

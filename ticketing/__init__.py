@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from ticketing.images.routes import blp as images_blp
     from ticketing.orders.routes import blp as orders_blp
     from ticketing.payments.routes import blp as payments_blp
+    from ticketing.queue.routes import blp as queue_blp
     from ticketing.tickets.routes import blp as tickets_blp
     from ticketing.users.admin_routes import blp as admin_users_blp
     from ticketing.users.routes import blp as users_blp
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(admin_users_blp, url_prefix=API_PREFIX)
     api.register_blueprint(events_blp, url_prefix=API_PREFIX)
     api.register_blueprint(orders_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(queue_blp, url_prefix=API_PREFIX)
     api.register_blueprint(webhooks_blp, url_prefix=API_PREFIX)
     api.register_blueprint(payments_blp, url_prefix=API_PREFIX)
     api.register_blueprint(tickets_blp, url_prefix=API_PREFIX)

@@ -51,6 +51,13 @@ def register(app):
 
         click.echo(f"Expired {expire_due_orders()} orders")
 
+    @app.cli.command("admit-queue")
+    def admit_queue():
+        """Admit the waiting-room entries that are due now (the service also does it by itself)."""
+        from ticketing.queue.admission import admit_due
+
+        click.echo(f"Admitted {admit_due()} queue entries")
+
     @app.cli.command("create-admin")
     @click.option("--email", required=True)
     @click.option("--name", default="Administrator", show_default=True)

@@ -50,6 +50,7 @@ class Settings:
     max_tickets_per_order: int = 10
     order_hold_seconds: int = 900
     expiry_sweep_seconds: float = 1.0  # 0: no background sweep (run `flask expire-orders`)
+    queue_admit_seconds: float = 0.2  # 0: no background admission (run `flask admit-queue`)
     idempotency_key_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 64 * 1024
     retry_after_seconds: int = 2
@@ -262,6 +263,7 @@ def load_settings(env=None) -> Settings:
         max_tickets_per_order=_int(env, "MAX_TICKETS_PER_ORDER", 10, 1, 100),
         order_hold_seconds=_int(env, "ORDER_HOLD_SECONDS", 900, 1, 7 * 24 * 3600),
         expiry_sweep_seconds=_int(env, "EXPIRY_SWEEP_MS", 1000, 0, 60000) / 1000,
+        queue_admit_seconds=_int(env, "QUEUE_ADMIT_MS", 200, 0, 60000) / 1000,
         idempotency_key_ttl_seconds=_int(
             env, "IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 3600, 24 * 3600, 30 * 24 * 3600
         ),

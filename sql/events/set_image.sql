@@ -13,4 +13,6 @@ UPDATE events AS e
  WHERE e.id = old.id
 RETURNING old.image_key AS old_image_key,
           e.id, e.name, e.location, e.organization, e.rating, e.date, e.capacity, e.remaining,
-          e.price, e.currency, e.image_url, e.description, e.max_per_order, e.created_by, e.created_at;
+          e.price, e.currency, e.image_url, e.description, e.max_per_order, e.created_by, e.created_at,
+          e.sale_starts_at, e.max_per_user,
+          CASE WHEN e.queue_admit_per_minute IS NULL THEN NULL ELSE json_build_object('admit_per_minute', e.queue_admit_per_minute, 'pass_seconds', e.queue_pass_seconds) END AS queue;

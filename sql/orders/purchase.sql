@@ -1,22 +1,76 @@
--- Sell :quantity tickets of one event to one user in ONE statement: take the capacity
--- only if enough remains (and the event is open and the quantity allowed), then insert
--- the order, its tickets and, when given, its Idempotency-Key. All or nothing; returns
--- no row when nothing was sold. A key that is already claimed makes the whole statement
--- fail (unique violation), so a retry can never buy twice.
+-- Sell :quantity tickets of one event to one user in ONE statement: lock the event row,
+-- check everything against its newest version (open, on sale, enough left, quantity
+-- allowed, the buyer's Queue-Pass if the event has a waiting room), add the tickets to the
+-- buyer's holding within the event's max_per_user, then take the capacity, use the pass
+-- and insert the order, its tickets and, when given, its Idempotency-Key. All or
+-- nothing; returns no row when nothing was sold (sql/orders/why_not_sold.sql says why).
+-- A key that is already claimed makes the whole statement fail (unique violation), so a
+-- retry can never buy twice.
 -- The buyer's token must still be valid (its account exists, at :token_version): this
 -- is the revocation check other routes run before the view, folded in to save a round trip.
--- Under READ COMMITTED a buyer that waited for the event row re-checks the WHERE against
--- the newest version (EvalPlanQual), so concurrent buyers can never oversell.
-WITH sold AS (
-    UPDATE events
-       SET remaining = remaining - :'quantity'::int
+--
+-- How it races. A purchase that can succeed first locks the event's row (FOR UPDATE
+-- re-checks its WHERE against the newest version, so `remaining` is current and no two
+-- buyers oversell). One that cannot as far as the statement's snapshot shows (sold out,
+-- closed, not on sale yet, over the limit, no valid pass, revoked token) takes no lock
+-- at all, so refusals stay cheap in a rush. The per-user
+-- limit is a counter row (holdings), not a count of orders: the statement's snapshot
+-- dates from before it waited for the lock, so a count would miss the same user's
+-- purchase that committed meanwhile, while INSERT ... ON CONFLICT DO UPDATE reads and
+-- locks the counter's newest version. The pass row is locked too (FOR UPDATE: newest
+-- version), so a pass is used once. Only `sellable` (the pass) and `held` (the limit) can
+-- refuse after the locks, and both come before any change: every later step is gated on
+-- `held` and cannot fail, so nothing is ever half done.
+WITH event AS (
+    SELECT id, name, date, price, max_per_user, queue_admit_per_minute IS NOT NULL AS queued
+      FROM events e
      WHERE id = :'event_id'::uuid
+       AND deleted_at IS NULL
        AND remaining >= :'quantity'::int
        AND max_per_order >= :'quantity'::int
        AND date > now()
-       AND deleted_at IS NULL
+       AND (sale_starts_at IS NULL OR sale_starts_at <= now())
+       AND coalesce((SELECT h.tickets FROM holdings h
+                      WHERE h.event_id = e.id AND h.user_id = :'user_id'::uuid), 0)
+           + :'quantity'::int <= coalesce(max_per_user, 2147483647)
+       AND (queue_admit_per_minute IS NULL
+            OR EXISTS (SELECT 1 FROM queue_entries q
+                        WHERE q.pass = :'queue_pass'::text AND q.event_id = e.id
+                          AND q.user_id = :'user_id'::uuid AND q.status = 'admitted'
+                          AND q.pass_expires_at > now()))
        AND EXISTS (SELECT 1 FROM users WHERE id = :'user_id'::uuid AND token_version = :'token_version'::int)
-    RETURNING id, name, date, price, currency
+       FOR UPDATE
+), pass AS (
+    SELECT q.id
+      FROM queue_entries q
+     WHERE q.pass = :'queue_pass'::text
+       AND q.event_id = :'event_id'::uuid
+       AND q.user_id = :'user_id'::uuid
+       AND q.status = 'admitted'
+       AND q.pass_expires_at > now()
+       FOR UPDATE
+), sellable AS (
+    -- the pass again, at its newest version now that it is locked: used once
+    SELECT event.* FROM event WHERE NOT event.queued OR EXISTS (SELECT 1 FROM pass)
+), held AS (
+    INSERT INTO holdings AS h (event_id, user_id, tickets)
+    SELECT sellable.id, :'user_id'::uuid, :'quantity'::int
+      FROM sellable
+        ON CONFLICT (event_id, user_id) DO UPDATE
+       SET tickets = h.tickets + excluded.tickets
+     WHERE h.tickets + excluded.tickets <= coalesce((SELECT max_per_user FROM sellable), 2147483647)
+    RETURNING event_id
+), sold AS (
+    UPDATE events e
+       SET remaining = e.remaining - :'quantity'::int
+      FROM held
+     WHERE e.id = held.event_id
+    RETURNING e.id, e.name, e.date, e.price, e.currency
+), used_pass AS (
+    UPDATE queue_entries q
+       SET status = 'purchased', purchased_at = now()
+      FROM pass, sold
+     WHERE q.id = pass.id
 ), new_order AS (
     INSERT INTO orders (user_id, event_id, quantity, unit_price, total_amount, expires_at, currency)
     SELECT :'user_id'::uuid, sold.id, :'quantity'::int, sold.price, sold.price * :'quantity'::int,

@@ -4,6 +4,8 @@ from ticketing.sql import path_of, to_psycopg
 
 # sql/orders/invariant_violations.sql: no rows means no ticket oversold or lost
 INVARIANT = to_psycopg(path_of("orders/invariant_violations").read_text())
+# sql/orders/holding_violations.sql: no rows means every per-user counter is right
+HOLDINGS = to_psycopg(path_of("orders/holding_violations").read_text())
 
 
 def remaining(sql, event_id) -> int:
@@ -13,3 +15,5 @@ def remaining(sql, event_id) -> int:
 def assert_books_balance(sql) -> None:
     violations = sql.all(INVARIANT)
     assert violations == [], violations
+    wrong_holdings = sql.all(HOLDINGS)
+    assert wrong_holdings == [], wrong_holdings

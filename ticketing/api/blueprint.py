@@ -30,6 +30,21 @@ class _Converter(OpenAPIConverter):
     def schema2jsonschema(self, schema):
         return {**super().schema2jsonschema(schema), **getattr(schema, "JSON_SCHEMA", {})}
 
+    def field2nullable(self, field, ret) -> dict:
+        # apispec writes a nullable nested schema as anyOf [its schema, {type: object,
+        # nullable}], and that second branch admits any object at all. Say "this schema,
+        # or null" instead (OpenAPI 3.0: allOf [$ref] with nullable).
+        version = self.openapi_version
+        if (
+            field.allow_none
+            and (version.major, version.minor) == (3, 0)
+            and ("$ref" in ret or "allOf" in ret)
+        ):
+            if "$ref" in ret:
+                ret["allOf"] = [{"$ref": ret.pop("$ref")}]
+            return {"nullable": True}
+        return super().field2nullable(field, ret)
+
 
 class _MarshmallowPlugin(MarshmallowPlugin):
     Converter = _Converter

@@ -9,8 +9,8 @@ DELETE = sql.load("events/delete")
 RESTORE = sql.load("events/restore")
 
 
-def create(*, created_by, **fields) -> dict:
-    return db.current().one(CREATE, created_by=created_by, **fields)
+def create(*, created_by, queue=None, **fields) -> dict:
+    return db.current().one(CREATE, created_by=created_by, **_queue_columns(queue), **fields)
 
 
 def get(*, event_id) -> dict | None:
@@ -38,7 +38,18 @@ EDITABLE = (
     "currency",
     "max_per_order",
 )
-NULLABLE = ("image_url", "description")
+NULLABLE = ("image_url", "description", "sale_starts_at", "max_per_user")
+DEFAULT_PASS_SECONDS = 300
+
+
+def _queue_columns(queue: dict | None) -> dict:
+    """The `queue` object as its two columns (both null: no waiting room)."""
+    if queue is None:
+        return {"queue_admit_per_minute": None, "queue_pass_seconds": None}
+    return {
+        "queue_admit_per_minute": queue["admit_per_minute"],
+        "queue_pass_seconds": queue.get("pass_seconds", DEFAULT_PASS_SECONDS),
+    }
 
 
 def update(*, event_id, changes: dict) -> dict | None:
@@ -46,6 +57,7 @@ def update(*, event_id, changes: dict) -> dict | None:
     is below the tickets already sold."""
     params = {field: changes.get(field) for field in EDITABLE + NULLABLE}
     params.update({f"{field}_given": field in changes for field in NULLABLE})
+    params.update(_queue_columns(changes.get("queue")), queue_given="queue" in changes)
     return db.current().one(UPDATE, id=event_id, **params)
 
 

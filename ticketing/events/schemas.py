@@ -18,6 +18,30 @@ EVENT_EXAMPLE = {
 }
 
 
+class QueueSettings(Schema):
+    admit_per_minute = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(1, 100_000),
+        metadata={
+            "description": "Waiting entries admitted per minute, spread evenly (docs/waiting-room.md)",
+            "example": 600,
+        },
+    )
+    pass_seconds = fields.Integer(
+        load_default=300,
+        strict=True,
+        validate=validate.Range(30, 3600),
+        metadata={"description": "How long an admitted entry's pass stays valid", "example": 300},
+    )
+
+
+QUEUE_DOC = (
+    "The waiting room, or null for none. With one, `POST /orders` needs a `Queue-Pass` from "
+    "`POST /events/{event_id}/queue` (docs/waiting-room.md)."
+)
+
+
 class EventIn(Schema):
     name = Trimmed(required=True, validate=validate.Length(1, 200), metadata={"example": "Rock in Rio"})
     location = Trimmed(
@@ -61,6 +85,40 @@ class EventIn(Schema):
         metadata={"description": "Tickets per order; defaults to MAX_TICKETS_PER_ORDER (10)"},
     )
 
+    sale_starts_at = UtcDateTime(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "When tickets go on sale (before the event's `date`); null: on sale now. "
+            "Before it, `POST /orders` answers 409 `sale-not-started`."
+        },
+    )
+    max_per_user = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(1, 1_000_000),
+        metadata={
+            "description": "Most tickets one user may hold for the event across their PENDING and PAID "
+            "orders; null: no limit. Beyond it, `POST /orders` answers 409 `per-user-limit`."
+        },
+    )
+    queue = fields.Nested(
+        QueueSettings, load_default=None, allow_none=True, metadata={"description": QUEUE_DOC}
+    )
+
+    @validates_schema
+    def _sale_starts_before_the_event(self, data, **kwargs):
+        starts, date = data.get("sale_starts_at"), data.get("date")
+        if starts is not None and date is not None and starts >= date:
+            raise ValidationError("Must be before the event's date.", "sale_starts_at")
+
+    @validates("queue")
+    def _queue_complete(self, value, **kwargs):
+        # A PATCH loads partially, nested fields included: the rate is still required.
+        if value is not None and "admit_per_minute" not in value:
+            raise ValidationError({"admit_per_minute": ["Missing data for required field."]})
+
     @validates("date")
     def _in_future(self, value, **kwargs):
         if value <= datetime.now(timezone.utc):
@@ -101,6 +159,15 @@ class EventOut(Schema):
     image_url = fields.String(required=True, allow_none=True)
     description = fields.String(required=True, allow_none=True)
     max_per_order = fields.Integer(required=True)
+    sale_starts_at = UtcDateTime(
+        required=True, allow_none=True, metadata={"description": "When tickets go on sale; null: on sale now"}
+    )
+    max_per_user = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Most tickets one user may hold for the event; null: no limit"},
+    )
+    queue = fields.Nested(QueueSettings, required=True, allow_none=True, metadata={"description": QUEUE_DOC})
     created_by = fields.UUID(required=True)
     created_at = UtcDateTime(required=True)
     deleted_at = UtcDateTime(

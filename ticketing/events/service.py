@@ -3,9 +3,10 @@ module turns 'the statement changed nothing' into the right answer (unknown or d
 404; capacity below the tickets already sold: 409)."""
 
 from flask import current_app
+from psycopg2.errors import CheckViolation
 
 from ticketing.attempts import act_then_explain
-from ticketing.errors import CAPACITY_BELOW_SOLD, ApiError, NotFound
+from ticketing.errors import CAPACITY_BELOW_SOLD, ApiError, NotFound, ValidationFailed
 from ticketing.events import repository
 from ticketing.security import Principal
 
@@ -66,6 +67,14 @@ def update(event_id, changes: dict) -> dict:
             sold=sold,
         )
 
-    return act_then_explain(
-        lambda: repository.update(event_id=event_id, changes=changes), explain, attempts=2, gave_up=below_sold
-    )
+    def act():
+        try:
+            return repository.update(event_id=event_id, changes=changes)
+        except CheckViolation as error:
+            # Only one of date and sale_starts_at was given (the schema compares both
+            # when both are): the stored other one decides.
+            if error.diag.constraint_name != "events_sale_starts_before_date":
+                raise
+            raise ValidationFailed({"sale_starts_at": ["Must be before the event's date."]}) from None
+
+    return act_then_explain(act, explain, attempts=2, gave_up=below_sold)

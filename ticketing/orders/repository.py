@@ -26,6 +26,7 @@ def purchase(
     hold_seconds: int,
     idempotency_key=None,
     request_hash=None,
+    queue_pass=None,
 ):
     """The new PENDING order with its tickets, or None when nothing could be sold (also
     when the account is gone or no longer at `token_version`: the token is revoked).
@@ -42,13 +43,15 @@ def purchase(
         hold_seconds=hold_seconds,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
+        queue_pass=queue_pass,
     )
 
 
-def why_not_sold(*, event_id, user_id) -> dict:
-    """The buyer's token_version (None: no such account) and the event's remaining,
-    max_per_order and closed (all None: no such event)."""
-    return db.current().one(WHY_NOT_SOLD, event_id=event_id, user_id=user_id)
+def why_not_sold(*, event_id, user_id, queue_pass=None) -> dict:
+    """The buyer's token_version (None: no such account), the event's remaining,
+    max_per_order, closed, sale_starts_at, not_started, max_per_user and queued (None: no
+    such event), the buyer's held tickets for it, and the given pass as stored."""
+    return db.current().one(WHY_NOT_SOLD, event_id=event_id, user_id=user_id, queue_pass=queue_pass)
 
 
 def get(*, order_id) -> dict | None:

@@ -11,6 +11,9 @@ from ticketing.errors import (
     MALFORMED_REQUEST,
     NOT_FOUND,
     PAYLOAD_TOO_LARGE,
+    PER_USER_LIMIT,
+    QUEUE_PASS_REQUIRED,
+    SALE_NOT_STARTED,
     SERVICE_UNAVAILABLE,
     SOLD_OUT,
     TICKET_ALREADY_USED,
@@ -42,8 +45,11 @@ class Orders(MethodView):
         MALFORMED_REQUEST,
         UNSUPPORTED_MEDIA_TYPE,
         NOT_FOUND,
+        QUEUE_PASS_REQUIRED,
         SOLD_OUT,
         EVENT_CLOSED,
+        SALE_NOT_STARTED,
+        PER_USER_LIMIT,
         VALIDATION_ERROR,
         IDEMPOTENCY_KEY_REUSED,
         PAYLOAD_TOO_LARGE,
@@ -54,8 +60,14 @@ class Orders(MethodView):
 
         404 when the event does not exist; 409 `sold-out` (with `remaining`) when fewer
         tickets are left than asked; 409 `event-closed` once the event has started;
-        422 when `quantity` exceeds the event's `max_per_order`, or `idempotency-key-reused`
-        when an `Idempotency-Key` is reused with a different body.
+        409 `sale-not-started` (with `sale_starts_at`) before the event's sale start;
+        409 `per-user-limit` (with `allowed`, how many more you may buy) when your PENDING
+        and PAID tickets for the event plus `quantity` exceed its `max_per_user`;
+        403 `queue-pass-required` when the event has a waiting room and the `Queue-Pass`
+        header is missing, unknown, expired, used, or not yours for this event (the detail
+        says which); 422 when `quantity` exceeds the event's `max_per_order`, or
+        `idempotency-key-reused` when an `Idempotency-Key` is reused with a different body.
+        All of these are checked inside the one purchase statement.
         """
         principal = security.current_principal()
         answer = service.purchase(
@@ -63,6 +75,7 @@ class Orders(MethodView):
             event_id=body["event_id"],
             quantity=body["quantity"],
             idempotency_key=headers["idempotency_key"],
+            queue_pass=headers["queue_pass"],
         )
         response_headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
         if answer.problem is not None:

@@ -139,3 +139,11 @@ class PurchaseHeaders(ma.Schema):
             "example": "3f9a1c5e-retry-1",
         },
     )
+    queue_pass = fields.String(
+        data_key="Queue-Pass",
+        load_default=None,
+        metadata={
+            "description": "Required for an event with a waiting room (`queue`): the `pass` of your "
+            "admitted entry (`POST /events/{event_id}/queue`). A successful purchase uses it.",
+        },
+    )

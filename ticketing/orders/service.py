@@ -4,6 +4,8 @@ invisible. See docs/orders.md for the diagram."""
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from flask import current_app
 from psycopg2.errors import ForeignKeyViolation, UniqueViolation
 
@@ -14,6 +16,9 @@ from ticketing.errors import (
     IDEMPOTENCY_KEY_REUSED,
     INVALID_TRANSITION,
     NOT_FOUND,
+    PER_USER_LIMIT,
+    QUEUE_PASS_REQUIRED,
+    SALE_NOT_STARTED,
     SERVICE_UNAVAILABLE,
     SOLD_OUT,
     TICKET_ALREADY_USED,
@@ -36,6 +41,9 @@ NO_ORDER = "No order with this id"
 _OUTCOMES = {
     SOLD_OUT: "sold_out",
     VALIDATION_ERROR: "limit",  # more than the event's max_per_order
+    PER_USER_LIMIT: "limit",
+    QUEUE_PASS_REQUIRED: "queue_pass",
+    SALE_NOT_STARTED: "not_on_sale",
     EVENT_CLOSED: "closed",
     NOT_FOUND: "not_found",
     UNAUTHORIZED: "unauthorized",
@@ -44,11 +52,24 @@ _OUTCOMES = {
 }
 
 
-def purchase(principal: Principal, *, event_id, quantity: int, idempotency_key: str | None = None) -> Answer:
+def purchase(
+    principal: Principal,
+    *,
+    event_id,
+    quantity: int,
+    idempotency_key: str | None = None,
+    queue_pass: str | None = None,
+) -> Answer:
     """Sell `quantity` tickets: the new PENDING order, or (with a key already used for
     this request) the first answer again. Raises the reason when nothing was sold."""
     try:
-        answer = _purchase(principal, event_id=event_id, quantity=quantity, idempotency_key=idempotency_key)
+        answer = _purchase(
+            principal,
+            event_id=event_id,
+            quantity=quantity,
+            idempotency_key=idempotency_key,
+            queue_pass=queue_pass,
+        )
     except ApiError as error:
         metrics.purchase(_OUTCOMES.get(error.kind, "error"))
         raise
@@ -62,20 +83,31 @@ def purchase(principal: Principal, *, event_id, quantity: int, idempotency_key: 
     return answer
 
 
-def _purchase(principal: Principal, *, event_id, quantity: int, idempotency_key: str | None) -> Answer:
+def _purchase(
+    principal: Principal, *, event_id, quantity: int, idempotency_key: str | None, queue_pass: str | None
+) -> Answer:
     if idempotency_key is None:
-        return Answer(order=_sell(principal, event_id=event_id, quantity=quantity))
+        return Answer(order=_sell(principal, event_id=event_id, quantity=quantity, queue_pass=queue_pass))
     # Optimistic: no lookup first. A used key makes the purchase statement fail and roll
     # back (the key's unique index), and only then is the stored answer read. The statement
     # also checks the token, so a revoked token never reads a stored answer.
     digest = idempotency.request_hash(event_id, quantity)
     try:
-        order = _sell(principal, event_id=event_id, quantity=quantity, key=idempotency_key, digest=digest)
+        order = _sell(
+            principal,
+            event_id=event_id,
+            quantity=quantity,
+            key=idempotency_key,
+            digest=digest,
+            queue_pass=queue_pass,
+        )
     except UniqueViolation:  # a concurrent request with this key sold first
         return idempotency.replay(principal, idempotency_key, digest)
     except ApiError as error:
-        if error.status not in (404, 409, 422):
-            raise  # not an answer about this purchase (auth, outage): don't remember it
+        if error.status not in (404, 409, 422) or error.kind is SALE_NOT_STARTED:
+            # not an answer about this purchase (auth, no pass yet, outage), or one that
+            # time alone changes: don't remember it, so the same key works later
+            raise
         if idempotency.remember_problem(principal, idempotency_key, digest, error):
             raise
         return idempotency.replay(principal, idempotency_key, digest)
@@ -83,7 +115,7 @@ def _purchase(principal: Principal, *, event_id, quantity: int, idempotency_key:
     return Answer(order=order)
 
 
-def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=None) -> dict:
+def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=None, queue_pass=None) -> dict:
     hold_seconds = current_app.config["SETTINGS"].order_hold_seconds
     event = {}
 
@@ -97,12 +129,13 @@ def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=Non
                 hold_seconds=hold_seconds,
                 idempotency_key=key,
                 request_hash=digest,
+                queue_pass=queue_pass,
             )
         except ForeignKeyViolation:  # a valid token whose account no longer exists
             raise Unauthorized("This account no longer exists") from None
 
     def explain():
-        event.update(repository.why_not_sold(event_id=event_id, user_id=principal.id))
+        event.update(repository.why_not_sold(event_id=event_id, user_id=principal.id, queue_pass=queue_pass))
         # The route skipped the token lookup (the purchase statement checked it): first
         # find out whether the token was the reason nothing was sold.
         security.check_not_revoked(principal, event["token_version"])
@@ -114,6 +147,23 @@ def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=Non
             )
         if event["closed"]:
             raise ApiError("This event has already started; tickets are no longer sold", kind=EVENT_CLOSED)
+        if event["not_started"]:
+            starts = event["sale_starts_at"]
+            raise ApiError(
+                "Tickets for this event are not on sale yet",
+                kind=SALE_NOT_STARTED,
+                sale_starts_at=starts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+            )
+        if event["queued"]:
+            _check_pass(event, queue_pass)
+        limit, held = event["max_per_user"], event["held"] or 0
+        if limit is not None and held + quantity > limit:
+            allowed = max(0, limit - held)
+            raise ApiError(
+                f"At most {limit} tickets per user for this event; you may buy {allowed} more",
+                kind=PER_USER_LIMIT,
+                allowed=allowed,
+            )
         if event["remaining"] < quantity:
             left = event["remaining"]
             detail = (
@@ -142,6 +192,26 @@ def shown(principal: Principal, order: dict) -> dict:
         ticket.setdefault("code_version", 1)
         codes.shown_to(principal, ticket, order["status"])
     return order
+
+
+def _check_pass(event: dict, queue_pass: str | None) -> None:
+    """The event has a waiting room: raise QUEUE_PASS_REQUIRED unless the pass given is
+    valid (it may have been used or expired just now: then say which)."""
+    if queue_pass is None:
+        problem = "This event has a waiting room: join it, and send the Queue-Pass you get when admitted"
+    elif event["pass_state"] is None:
+        problem = "Unknown Queue-Pass"
+    elif not event["pass_for_event"]:
+        problem = "This Queue-Pass was issued for another event"
+    elif not event["pass_mine"]:
+        problem = "This Queue-Pass was issued to another user"
+    elif event["pass_state"] == "purchased":
+        problem = "This Queue-Pass has already been used"
+    elif event["pass_state"] == "expired":
+        problem = "This Queue-Pass has expired; join the queue again"
+    else:
+        return
+    raise ApiError(problem, kind=QUEUE_PASS_REQUIRED)
 
 
 def list_mine(principal: Principal, *, limit: int, offset: int) -> list[dict]:

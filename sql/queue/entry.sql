@@ -1,0 +1,43 @@
+-- The caller's newest entry in an event's waiting room, as the caller sees it, read
+-- without locking anything (the event's row is only read: MVCC, no lock):
+--   status: `expired` for an admitted entry whose pass has run out, `sold_out` for a
+--     waiting entry while the event has no tickets left (it resumes `waiting`, in the
+--     same place, when tickets come back), else as stored;
+--   position: while waiting after the sale start, 1 + the waiting entries ahead of it;
+--   pass: only while admitted and unused.
+-- Also the event's queue settings (for Retry-After) and the caller's current
+-- token_version (the route skipped that lookup). Always one row: event_found / queued
+-- say why there is no entry; entry columns are NULL when the caller has none.
+WITH event AS (
+    SELECT id, remaining, sale_starts_at, queue_admit_per_minute, queue_opened_at
+      FROM events
+     WHERE id = :'event_id'::uuid AND deleted_at IS NULL
+), mine AS (
+    SELECT q.*
+      FROM queue_entries q, event
+     WHERE q.user_id = :'user_id'::uuid AND q.event_id = event.id
+     ORDER BY q.joined_at DESC, q.place DESC
+     LIMIT 1
+), seen AS (
+    SELECT mine.*,
+           CASE WHEN mine.status = 'admitted' AND mine.pass_expires_at <= now() THEN 'expired'
+                WHEN mine.status = 'waiting' AND event.remaining = 0 THEN 'sold_out'
+                ELSE mine.status END AS shown,
+           greatest(event.queue_opened_at, coalesce(event.sale_starts_at, '-infinity')) AS opens
+      FROM mine, event
+)
+SELECT (SELECT token_version FROM users WHERE id = :'user_id'::uuid) AS token_version,
+       event.id IS NOT NULL AS event_found,
+       event.queue_admit_per_minute IS NOT NULL AS queued,
+       event.queue_admit_per_minute AS admit_per_minute,
+       extract(epoch FROM event.sale_starts_at - now()) AS seconds_to_start,
+       seen.event_id, seen.shown AS status, seen.joined_at, seen.admitted_at,
+       CASE WHEN seen.shown = 'waiting' AND seen.opens <= now() THEN
+           1 + (SELECT count(*) FROM queue_entries w
+                 WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.place < seen.place)
+       END AS position,
+       CASE WHEN seen.shown = 'admitted' THEN seen.pass END AS pass,
+       seen.pass_expires_at
+  FROM (SELECT) AS always_one_row
+  LEFT JOIN event ON true
+  LEFT JOIN seen ON true;

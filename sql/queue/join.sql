@@ -1,0 +1,54 @@
+-- The caller joins an event's waiting room, in ONE statement that never locks or changes
+-- the event's row: a new entry (created = true), or the caller's live one (waiting or
+-- admitted with a valid pass) again (created = false), never two places. An admitted
+-- entry whose pass has expired is marked `expired` first, so the caller joins again, at
+-- the back. Where the new entry stands (`place`): before the sale start a random number in
+-- [0, 1) (the lottery among early arrivals), after it the next of queue_places (>= 1).
+-- The buyer's token must still be valid (:token_version; the route skipped that lookup).
+-- Always one row: event_found / queued / open say why nobody joined; entry columns are
+-- NULL when there is no entry to show (a concurrent join by the same caller that has not
+-- committed yet: try again).
+WITH event AS (
+    SELECT id, sale_starts_at, queue_admit_per_minute IS NOT NULL AS queued, date > now() AS open
+      FROM events
+     WHERE id = :'event_id'::uuid AND deleted_at IS NULL
+), caller AS (
+    SELECT token_version FROM users WHERE id = :'user_id'::uuid
+), allowed AS (
+    SELECT event.*
+      FROM event, caller
+     WHERE event.queued AND event.open AND caller.token_version = :'token_version'::int
+), retired AS (
+    UPDATE queue_entries q
+       SET status = 'expired'
+      FROM allowed
+     WHERE q.event_id = allowed.id AND q.user_id = :'user_id'::uuid
+       AND q.status = 'admitted' AND q.pass_expires_at <= now()
+    RETURNING q.id
+), bucket AS (
+    INSERT INTO queue_admission (event_id)
+    SELECT id FROM allowed
+        ON CONFLICT (event_id) DO NOTHING
+), joined AS (
+    INSERT INTO queue_entries (event_id, user_id, place)
+    SELECT allowed.id, :'user_id'::uuid,
+           CASE WHEN allowed.sale_starts_at > now() THEN random() ELSE nextval('queue_places') END
+      FROM allowed
+     WHERE (SELECT count(*) FROM retired) >= 0  -- after `retired`
+        ON CONFLICT (event_id, user_id) WHERE status IN ('waiting', 'admitted') DO NOTHING
+    RETURNING id
+), existing AS (
+    SELECT q.id
+      FROM queue_entries q, allowed
+     WHERE q.event_id = allowed.id AND q.user_id = :'user_id'::uuid
+       AND q.status IN ('waiting', 'admitted')
+       AND NOT EXISTS (SELECT 1 FROM retired WHERE retired.id = q.id)
+       AND NOT EXISTS (SELECT 1 FROM joined)
+)
+SELECT (SELECT token_version FROM caller) AS token_version,
+       event.id IS NOT NULL AS event_found, event.queued, event.open,
+       coalesce(j.id, x.id) AS entry_id, j.id IS NOT NULL AS created
+  FROM (SELECT) AS always_one_row
+  LEFT JOIN event ON true
+  LEFT JOIN joined j ON true
+  LEFT JOIN existing x ON true;

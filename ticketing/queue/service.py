@@ -1,0 +1,78 @@
+"""The waiting room's rules: who may join, what an entry shows, when to poll again.
+Admission itself is a sweep (ticketing/queue/admission.py); the pass is checked and used
+by the purchase statement (sql/orders/purchase.sql)."""
+
+from __future__ import annotations
+
+import math
+
+from ticketing import security
+from ticketing.attempts import act_then_explain
+from ticketing.errors import EVENT_CLOSED, NO_QUEUE, ApiError, NotFound, ServiceUnavailable
+from ticketing.queue import repository
+from ticketing.security import Principal
+
+NO_EVENT = "No event with this id"
+RETRY_MIN, RETRY_MAX = 1, 60
+
+
+def _check_event(row: dict) -> None:
+    if not row["event_found"]:
+        raise NotFound(NO_EVENT)
+    if not row["queued"]:
+        raise ApiError("This event has no waiting room: buy directly", kind=NO_QUEUE)
+
+
+def join(principal: Principal, event_id) -> tuple[dict, bool]:
+    """The caller's entry, and whether it is new (False: their live entry already)."""
+
+    def act():
+        row = repository.join(event_id=event_id, user_id=principal.id, token_version=principal.token_version)
+        security.check_not_revoked(principal, row["token_version"])
+        _check_event(row)
+        if not row["open"]:
+            raise ApiError("This event has already started; tickets are no longer sold", kind=EVENT_CLOSED)
+        return row if row["entry_id"] is not None else None
+
+    joined = act_then_explain(
+        act,
+        lambda: None,  # the caller's concurrent join had not committed yet: look again
+        attempts=3,
+        gave_up=lambda: ServiceUnavailable(
+            "You are joining this queue from elsewhere at the same time; retry", retry_after=1
+        ),
+    )
+    return my_entry(principal, event_id), joined["created"]
+
+
+def my_entry(principal: Principal, event_id) -> dict:
+    """The caller's newest entry as they see it, with `retry_after` (seconds) while it waits."""
+    row = repository.entry(event_id=event_id, user_id=principal.id)
+    security.check_not_revoked(principal, row["token_version"])
+    _check_event(row)
+    if row["status"] is None:
+        raise NotFound("You have not joined this event's queue")
+    row["retry_after"] = retry_after(row)
+    return row
+
+
+def retry_after(entry: dict) -> int | None:
+    """When polling a waiting (or sold-out) entry is worth it again, in seconds (1-60):
+    before the start, the time to the start; after it, when this place should come up
+    at admit_per_minute; sold out, the longest wait. None for every other status."""
+    status = entry["status"]
+    if status == "sold_out":
+        return RETRY_MAX
+    if status != "waiting":
+        return None
+    if entry["position"] is None:  # before the start
+        seconds = float(entry["seconds_to_start"] or 0)
+    else:
+        seconds = entry["position"] * 60 / entry["admit_per_minute"]
+    return min(RETRY_MAX, max(RETRY_MIN, math.ceil(seconds)))
+
+
+def stats(event_id) -> dict:
+    row = repository.stats(event_id=event_id)
+    _check_event(row)
+    return row
