@@ -246,7 +246,10 @@ def test_admin_from_env():
             },
             "ADMIN_EMAIL",
         ),
-        ({"JWT_SECRET": GOOD_SECRET, "METRICS_PORT": "metrics"}, "METRICS_PORT must be an integer"),
+        (
+            {"JWT_SECRET": GOOD_SECRET, "TICKET_SIGNING_KEY": TICKET_SIGNING_KEY, "METRICS_PORT": "metrics"},
+            "METRICS_PORT must be an integer",
+        ),
     ],
     ids=[
         "no-jwt-secret",
