@@ -9,6 +9,28 @@ SET xmloption = content;
 SET client_min_messages = warning;
 SET row_security = off;
 
+--
+-- Name: holdings_follow_order_status(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.holdings_follow_order_status() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    held_before boolean := OLD.status IN ('PENDING', 'PAID');
+    held_after boolean := NEW.status IN ('PENDING', 'PAID');
+BEGIN
+    IF held_before <> held_after THEN
+        INSERT INTO holdings AS h (event_id, user_id, tickets)
+        VALUES (NEW.event_id, NEW.user_id, CASE WHEN held_after THEN NEW.quantity ELSE 0 END)
+        ON CONFLICT (event_id, user_id) DO UPDATE
+           SET tickets = greatest(0, h.tickets + CASE WHEN held_after THEN NEW.quantity ELSE -NEW.quantity END);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -34,6 +56,11 @@ CREATE TABLE public.events (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
     image_key text,
+    sale_starts_at timestamp with time zone,
+    max_per_user integer,
+    queue_admit_per_minute integer,
+    queue_pass_seconds integer,
+    queue_opened_at timestamp with time zone,
     currency text DEFAULT 'BRL'::text NOT NULL,
     CONSTRAINT events_capacity_check CHECK (((capacity >= 1) AND (capacity <= 1000000))),
     CONSTRAINT events_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
@@ -42,13 +69,30 @@ CREATE TABLE public.events (
     CONSTRAINT events_image_url_check CHECK ((char_length(image_url) <= 2048)),
     CONSTRAINT events_location_check CHECK (((char_length(location) >= 1) AND (char_length(location) <= 200))),
     CONSTRAINT events_max_per_order_check CHECK (((max_per_order >= 1) AND (max_per_order <= 100))),
+    CONSTRAINT events_max_per_user_check CHECK (((max_per_user >= 1) AND (max_per_user <= 1000000))),
     CONSTRAINT events_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
     CONSTRAINT events_organization_check CHECK (((char_length(organization) >= 1) AND (char_length(organization) <= 200))),
     CONSTRAINT events_price_check CHECK ((price >= (0)::numeric)),
+    CONSTRAINT events_queue_admit_per_minute_check CHECK (((queue_admit_per_minute >= 1) AND (queue_admit_per_minute <= 100000))),
+    CONSTRAINT events_queue_complete CHECK ((((queue_admit_per_minute IS NULL) = (queue_pass_seconds IS NULL)) AND ((queue_admit_per_minute IS NULL) = (queue_opened_at IS NULL)))),
+    CONSTRAINT events_queue_pass_seconds_check CHECK (((queue_pass_seconds >= 30) AND (queue_pass_seconds <= 3600))),
     CONSTRAINT events_rating_check CHECK (((char_length(rating) >= 1) AND (char_length(rating) <= 10))),
-    CONSTRAINT events_remaining_within_capacity CHECK (((remaining >= 0) AND (remaining <= capacity)))
+    CONSTRAINT events_remaining_within_capacity CHECK (((remaining >= 0) AND (remaining <= capacity))),
+    CONSTRAINT events_sale_starts_before_date CHECK ((sale_starts_at < date))
 )
 WITH (fillfactor='70');
+
+
+--
+-- Name: holdings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.holdings (
+    event_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    tickets integer NOT NULL,
+    CONSTRAINT holdings_tickets_check CHECK ((tickets >= 0))
+);
 
 
 --
@@ -151,6 +195,50 @@ CREATE TABLE public.payments (
 
 
 --
+-- Name: queue_admission; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.queue_admission (
+    event_id uuid NOT NULL,
+    credit double precision DEFAULT 0 NOT NULL,
+    refilled_at timestamp with time zone,
+    CONSTRAINT queue_admission_credit_check CHECK ((credit >= (0)::double precision))
+);
+
+
+--
+-- Name: queue_entries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.queue_entries (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    event_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    place double precision NOT NULL,
+    status text DEFAULT 'waiting'::text NOT NULL,
+    joined_at timestamp with time zone DEFAULT now() NOT NULL,
+    admitted_at timestamp with time zone,
+    pass text,
+    pass_expires_at timestamp with time zone,
+    purchased_at timestamp with time zone,
+    CONSTRAINT queue_entries_admitted_has_pass CHECK ((((status = 'waiting'::text) = (admitted_at IS NULL)) AND ((admitted_at IS NULL) = (pass IS NULL)) AND ((pass IS NULL) = (pass_expires_at IS NULL)) AND ((status = 'purchased'::text) = (purchased_at IS NOT NULL)))),
+    CONSTRAINT queue_entries_status_check CHECK ((status = ANY (ARRAY['waiting'::text, 'admitted'::text, 'purchased'::text, 'expired'::text])))
+);
+
+
+--
+-- Name: queue_places; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.queue_places
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -246,6 +334,14 @@ ALTER TABLE ONLY public.events
 
 
 --
+-- Name: holdings holdings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.holdings
+    ADD CONSTRAINT holdings_pkey PRIMARY KEY (event_id, user_id);
+
+
+--
 -- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -291,6 +387,30 @@ ALTER TABLE ONLY public.payment_deliveries
 
 ALTER TABLE ONLY public.payments
     ADD CONSTRAINT payments_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: queue_admission queue_admission_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.queue_admission
+    ADD CONSTRAINT queue_admission_pkey PRIMARY KEY (event_id);
+
+
+--
+-- Name: queue_entries queue_entries_pass_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.queue_entries
+    ADD CONSTRAINT queue_entries_pass_key UNIQUE (pass);
+
+
+--
+-- Name: queue_entries queue_entries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.queue_entries
+    ADD CONSTRAINT queue_entries_pkey PRIMARY KEY (id);
 
 
 --
@@ -411,6 +531,34 @@ CREATE INDEX payments_state_idx ON public.payments USING btree (state, received_
 
 
 --
+-- Name: queue_entries_admitted_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX queue_entries_admitted_idx ON public.queue_entries USING btree (event_id, pass_expires_at) WHERE (status = 'admitted'::text);
+
+
+--
+-- Name: queue_entries_live_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX queue_entries_live_key ON public.queue_entries USING btree (event_id, user_id) WHERE (status = ANY (ARRAY['waiting'::text, 'admitted'::text]));
+
+
+--
+-- Name: queue_entries_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX queue_entries_user_idx ON public.queue_entries USING btree (user_id, event_id, joined_at DESC);
+
+
+--
+-- Name: queue_entries_waiting_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX queue_entries_waiting_idx ON public.queue_entries USING btree (event_id, place) WHERE (status = 'waiting'::text);
+
+
+--
 -- Name: tickets_event_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -467,11 +615,34 @@ CREATE INDEX webhook_deliveries_endpoint_idx ON public.webhook_deliveries USING 
 
 
 --
+-- Name: orders orders_move_holdings; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER orders_move_holdings AFTER UPDATE OF status ON public.orders FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION public.holdings_follow_order_status();
+
+
+--
 -- Name: events events_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+
+--
+-- Name: holdings holdings_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.holdings
+    ADD CONSTRAINT holdings_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id);
+
+
+--
+-- Name: holdings holdings_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.holdings
+    ADD CONSTRAINT holdings_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);
 
 
 --
@@ -523,6 +694,30 @@ ALTER TABLE ONLY public.payments
 
 
 --
+-- Name: queue_admission queue_admission_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.queue_admission
+    ADD CONSTRAINT queue_admission_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id);
+
+
+--
+-- Name: queue_entries queue_entries_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.queue_entries
+    ADD CONSTRAINT queue_entries_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id);
+
+
+--
+-- Name: queue_entries queue_entries_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.queue_entries
+    ADD CONSTRAINT queue_entries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);
+
+
+--
 -- Name: tickets tickets_holder_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -563,6 +758,8 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261125000006'),
     ('20261207000101'),
     ('20261207000102'),
+    ('20261207000201'),
+    ('20261207000202'),
     ('20261207000301'),
     ('20261207000302'),
     ('20261207000501'),
