@@ -104,7 +104,10 @@ class EventIn(Schema):
         },
     )
     queue = fields.Nested(
-        QueueSettings, load_default=None, allow_none=True, metadata={"description": QUEUE_DOC}
+        QueueSettings,
+        load_default=None,
+        allow_none=True,
+        metadata={"type": "object", "description": QUEUE_DOC},
     )
 
     @validates_schema
@@ -167,7 +170,9 @@ class EventOut(Schema):
         allow_none=True,
         metadata={"description": "Most tickets one user may hold for the event; null: no limit"},
     )
-    queue = fields.Nested(QueueSettings, required=True, allow_none=True, metadata={"description": QUEUE_DOC})
+    queue = fields.Nested(
+        QueueSettings, required=True, allow_none=True, metadata={"type": "object", "description": QUEUE_DOC}
+    )
     created_by = fields.UUID(required=True)
     created_at = UtcDateTime(required=True)
     deleted_at = UtcDateTime(

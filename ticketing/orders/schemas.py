@@ -101,8 +101,7 @@ class SettleIn(Schema):
             "example": "pay_3f9a1c5e",
         },
     )
-    amount = Money(
-        load_default=None,
+    amount = Money(  # absent: not said (Verdict's default); an explicit null is a mistake (422)
         metadata={
             **Money.INPUT_DOC,
             "description": "What the provider took; must equal the order's `total_amount` (else 409 "
