@@ -7,9 +7,13 @@
 -- queue_places (>= 1), so later entries queue behind every early one, in join order.
 CREATE SEQUENCE queue_places START 1;
 
+-- event_id has no foreign key on purpose: the check of one locks the event's row (FOR KEY
+-- SHARE) on every join, and would wait behind the purchase holding it in a rush. Events
+-- are never deleted (a soft delete), and sql/queue/join.sql only inserts an entry for an
+-- event the same statement found.
 CREATE TABLE queue_entries (
     id uuid DEFAULT gen_random_uuid() PRIMARY KEY,
-    event_id uuid NOT NULL REFERENCES events (id),
+    event_id uuid NOT NULL,
     user_id uuid NOT NULL REFERENCES users (id),
     place double precision NOT NULL,
     -- stored states; `expired` (admitted, pass_expires_at passed) and `sold_out` (waiting
