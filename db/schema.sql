@@ -274,14 +274,6 @@ ALTER TABLE ONLY public.queue_admission
 
 
 --
--- Name: queue_entries queue_entries_pass_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.queue_entries
-    ADD CONSTRAINT queue_entries_pass_key UNIQUE (pass);
-
-
---
 -- Name: queue_entries queue_entries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -367,6 +359,13 @@ CREATE INDEX queue_entries_admitted_idx ON public.queue_entries USING btree (eve
 --
 
 CREATE UNIQUE INDEX queue_entries_live_key ON public.queue_entries USING btree (event_id, user_id) WHERE (status = ANY (ARRAY['waiting'::text, 'admitted'::text]));
+
+
+--
+-- Name: queue_entries_pass_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX queue_entries_pass_key ON public.queue_entries USING btree (pass) WHERE (pass IS NOT NULL);
 
 
 --

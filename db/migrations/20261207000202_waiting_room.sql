@@ -22,7 +22,7 @@ CREATE TABLE queue_entries (
         CHECK (status IN ('waiting', 'admitted', 'purchased', 'expired')),
     joined_at timestamptz NOT NULL DEFAULT now(),
     admitted_at timestamptz,
-    pass text UNIQUE,
+    pass text,
     pass_expires_at timestamptz,
     purchased_at timestamptz,
     CONSTRAINT queue_entries_admitted_has_pass CHECK (
@@ -34,6 +34,8 @@ CREATE TABLE queue_entries (
 -- joining twice never gives two places: one live entry per user and event
 CREATE UNIQUE INDEX queue_entries_live_key ON queue_entries (event_id, user_id)
     WHERE status IN ('waiting', 'admitted');
+-- a pass names one entry (only admitted ones have one: waiting entries cost no entry here)
+CREATE UNIQUE INDEX queue_entries_pass_key ON queue_entries (pass) WHERE pass IS NOT NULL;
 -- the next to admit, and a waiting entry's position
 CREATE INDEX queue_entries_waiting_idx ON queue_entries (event_id, place) WHERE status = 'waiting';
 -- passes out (admitted, not used)
