@@ -11,6 +11,7 @@ from bench.database import scalar
 from ticketing.config import REPO_ROOT
 
 EXPECTED_STATUSES = ("201", "409")  # sold, or sold out / over the limit
+MIN_JOIN_RATIO = 3  # joins/s over purchases/s (the waiting-room issue)
 
 
 def api_figures(wrk_result: dict, server_statuses: dict[str, int], *, new_orders: int, duration: int) -> dict:
@@ -49,7 +50,9 @@ def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
 
-def assemble(*, stamp: str, machine: dict, settings: dict, api_runs: dict, ceilings: dict) -> dict:
+def assemble(
+    *, stamp: str, machine: dict, settings: dict, api_runs: dict, ceilings: dict, queue_run: dict
+) -> dict:
     api, a, b = api_runs["api"], ceilings["purchase"], ceilings["textbook"]
     return {
         "timestamp": stamp,
@@ -60,7 +63,9 @@ def assemble(*, stamp: str, machine: dict, settings: dict, api_runs: dict, ceili
         "oversell_check": api["oversell_check"],
         "pgbench_purchase_sql": a,
         "pgbench_textbook": b,
+        "queue_join": queue_run,
         "ratios": {
+            "queue_joins_over_api_purchases": ratio(queue_run["joins_per_s"], api["purchases_per_s"]),
             "api_over_purchase_sql": ratio(api["purchases_per_s"], a["tps"]),
             "api_over_textbook": ratio(api["purchases_per_s"], b["tps"]),
         },
@@ -118,6 +123,20 @@ def print_summary(r: dict) -> None:
             for label, run in r["api_runs"].items()
             if label != "api"
         ],
+        f"queue join   API {r['queue_join']['joins_per_s']:.0f} joins/s"
+        f" = {r['ratios']['queue_joins_over_api_purchases']} x API purchases/s"
+        f" ({r['queue_join']['new_entries']} new entries), p50 {r['queue_join'].get('p50_ms')} ms,"
+        f" p99 {r['queue_join'].get('p99_ms')} ms, statuses {r['queue_join']['statuses']},"
+        f" event row untouched: {r['queue_join']['event_row_untouched']}",
+        *[
+            f"queue join   pgbench sql/queue/join.sql {run['tps']} tps vs sql/orders/purchase.sql"
+            f" {r['queue_join']['pgbench'][f'purchase-{clients}']['tps']} tps at {clients} clients:"
+            f" {ratio(run['tps'], r['queue_join']['pgbench'][f'purchase-{clients}']['tps'])} x"
+            for label, run in r["queue_join"]["pgbench"].items()
+            if label.startswith("join-")
+            for clients in [int(label.split("-")[1])]
+        ],
+        f"join verdict {join_verdict(r)}",
         f"pgbench (a)  sql/orders/purchase.sql: {pgbench_line(a, s['db_concurrency'])}",
         f"pgbench (b)  bench/textbook.sql:      {pgbench_line(b, s['db_concurrency'])}",
         f"ratios       API/(a) = {r['ratios']['api_over_purchase_sql']},"
@@ -126,6 +145,21 @@ def print_summary(r: dict) -> None:
         "=" * 78,
     ]
     print("\n".join(lines), flush=True)
+
+
+def join_verdict(r: dict) -> str:
+    """Joins/s against purchases/s: the waiting-room issue wants at least MIN_JOIN_RATIO x.
+    A figure, not a correctness check (a busy 2-core machine moves it): printed, never failed."""
+    api = r["ratios"]["queue_joins_over_api_purchases"] or 0
+    runs = r["queue_join"]["pgbench"]
+    statement = {
+        label: ratio(run["tps"], runs[label.replace("join", "purchase")]["tps"]) or 0
+        for label, run in runs.items()
+        if label.startswith("join-")
+    }
+    best = max([api, *statement.values()])
+    mark = "at least" if best >= MIN_JOIN_RATIO else "UNDER"
+    return f"{mark} {MIN_JOIN_RATIO} x: API {api} x, statements {statement}"
 
 
 def failures(r: dict) -> list[str]:
@@ -141,6 +175,14 @@ def failures(r: dict) -> list[str]:
             )
         if any(run["socket_errors"].values()):
             found.append(f"{label}: wrk socket errors: {run['socket_errors']}")
+    joins = r["queue_join"]
+    if joins["status_other"] or any(joins["socket_errors"].values()):
+        found.append(
+            f"queue-join: statuses other than 200/201 {joins['status_other']},"
+            f" socket errors {joins['socket_errors']}"
+        )
+    if not joins["event_row_untouched"]:
+        found.append("queue-join: the event's row changed")
     for label, run in (("(a)", r["pgbench_purchase_sql"]), ("(b)", r["pgbench_textbook"])):
         if run["error"]:
             found.append(f"pgbench {label}: {run['error']}")

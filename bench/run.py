@@ -5,7 +5,8 @@
    GUNICORN_WORKER_CLASS and GUNICORN_THREADS pass through from the environment);
 3. one hot event and N users inserted by SQL, their tokens minted directly;
 4. wrk: 3 s warm-up, then the measured run of POST /api/v1/orders;
-5. the oversell check from the database;
+5. the oversell check from the database; then wrk joining a waiting room (bench/queue.py),
+   to compare joins/s with purchases/s;
 6. pgbench on the same PostgreSQL at the app's database concurrency: (a) the app's own
    purchase statement (sql/orders/purchase.sql), (b) the textbook transaction
    (bench/textbook.sql), each on its own fresh hot event;
@@ -21,7 +22,7 @@ import sys
 from datetime import datetime
 from functools import partial
 
-from bench import OUT_DIR, database, oversell, pgbench, report, seed, server, wrk
+from bench import OUT_DIR, database, oversell, pgbench, queue, report, seed, server, wrk
 
 # One gunicorn per entry: its environment overrides, then its (label, extra wrk headers) runs.
 # First the API as configured (the expiry sweep runs, nothing is due yet), without and with
@@ -43,6 +44,9 @@ def parse_args(argv) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk warm-up (3)")
     parser.add_argument("--users", type=int, default=1000, help="users (and tokens) to rotate (1000)")
+    parser.add_argument(
+        "--joiners", type=int, default=20000, help="fresh users joining the waiting room (20000)"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="only the plain API run and pgbench (no keys, no sweep runs)"
     )
@@ -110,6 +114,19 @@ def main(argv=None) -> int:
     for overrides, runs in QUICK_API_RUNS if opts.quick else API_RUNS:
         api_runs.update(measure({**env, **overrides}, conn, tokens, admin_id, opts, runs))
 
+    queue_run = queue.measure(
+        env, conn, admin_id=admin_id, jwt_secret=jwt_secret, opts=opts, joiners=opts.joiners
+    )
+    queue_run["pgbench"] = queue.pgbench_runs(
+        conn,
+        pgbench_path=pgbench_path,
+        url=url,
+        admin_id=admin_id,
+        user_id=user_ids[0],
+        clients=settings["db_concurrency"],
+        duration=opts.duration,
+    )
+
     ceilings = pgbench.ceilings(
         conn,
         pgbench=pgbench_path,
@@ -127,6 +144,7 @@ def main(argv=None) -> int:
         settings=settings,
         api_runs=api_runs,
         ceilings=ceilings,
+        queue_run=queue_run,
     )
     conn.close()
     report.write(result)

@@ -39,6 +39,8 @@ def ensure_installed() -> str:
 
 def lua(value) -> str:
     """A Lua literal for a string, a list of strings or a dict of strings (ASCII only)."""
+    if value is None:
+        return "nil"
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, dict):
@@ -56,8 +58,10 @@ def run(
     connections: int,
     threads: int = 2,
     extra_headers: dict[str, str] | None = None,
+    path: str | None = None,
 ) -> dict:
-    """One wrk run against POST /api/v1/orders. `extra_headers` are added to every request;
+    """One wrk run against POST /api/v1/orders (or, with `path`, a POST with no body to that
+    path, e.g. joining a waiting room). `extra_headers` are added to every request;
     a value of UNIQUE gets a fresh value per request (e.g. {"Idempotency-Key": UNIQUE})."""
     extra_headers = extra_headers or {}
     threads = min(threads, connections)
@@ -66,8 +70,8 @@ def run(
     script.write_text(
         template.substitute(
             tokens=lua(tokens),
-            body=lua(json.dumps({"event_id": str(event_id), "quantity": 1})),
-            path=lua(ORDERS_PATH),
+            body=lua(None if path else json.dumps({"event_id": str(event_id), "quantity": 1})),
+            path=lua(path or ORDERS_PATH),
             static_headers=lua({k: v for k, v in extra_headers.items() if v != UNIQUE}),
             unique_headers=lua([k for k, v in extra_headers.items() if v == UNIQUE]),
             nonce=lua(f"{label}-{secrets.token_hex(6)}"),
@@ -75,7 +79,7 @@ def run(
         )
     )
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
-    command += ["-s", str(script), base_url + ORDERS_PATH]
+    command += ["-s", str(script), base_url + (path or ORDERS_PATH)]
     print(f"[{label}] {' '.join(command)}", flush=True)
     done = run_keeping_output(command, f"wrk-{label}")
     if done.returncode != 0:

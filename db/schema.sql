@@ -398,14 +398,6 @@ ALTER TABLE ONLY public.queue_admission
 
 
 --
--- Name: queue_entries queue_entries_pass_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.queue_entries
-    ADD CONSTRAINT queue_entries_pass_key UNIQUE (pass);
-
-
---
 -- Name: queue_entries queue_entries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -542,6 +534,13 @@ CREATE INDEX queue_entries_admitted_idx ON public.queue_entries USING btree (eve
 --
 
 CREATE UNIQUE INDEX queue_entries_live_key ON public.queue_entries USING btree (event_id, user_id) WHERE (status = ANY (ARRAY['waiting'::text, 'admitted'::text]));
+
+
+--
+-- Name: queue_entries_pass_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX queue_entries_pass_key ON public.queue_entries USING btree (pass) WHERE (pass IS NOT NULL);
 
 
 --
@@ -699,14 +698,6 @@ ALTER TABLE ONLY public.payments
 
 ALTER TABLE ONLY public.queue_admission
     ADD CONSTRAINT queue_admission_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id);
-
-
---
--- Name: queue_entries queue_entries_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.queue_entries
-    ADD CONSTRAINT queue_entries_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id);
 
 
 --

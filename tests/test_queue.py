@@ -371,3 +371,35 @@ def test_turning_the_queue_off_lets_everyone_buy_directly(admitted, client, admi
     response = client.patch(f"/api/v1/events/{event_id}", json={"queue": None}, headers=admin["headers"])
     assert response.status_code == 200
     assert queue.buy(event_id, users.create()).status_code == 201
+
+
+def test_joins_and_polls_never_touch_the_events_row(make_event, users, queue, admit, sql, database_url):
+    """With the event's row locked by someone else (as a purchase holds it during a rush),
+    joining, polling, admission and stats still answer at once, and the row is unchanged."""
+    import psycopg2
+
+    event_id = make_event(queue={"admit_per_minute": 60000})["id"]
+    before = sql.value("SELECT xmin::text FROM events WHERE id = %s", (event_id,))
+    holder = psycopg2.connect(database_url)
+    before_xmax = "0"
+    try:
+        with holder.cursor() as cur:  # an open transaction holding the row lock, as a purchase does
+            cur.execute("UPDATE events SET remaining = remaining - 1 WHERE id = %s", (event_id,))
+            people = [users.create() for _ in range(5)]
+            started = time.monotonic()
+            for user in people:
+                assert queue.join(event_id, user).status_code == 201
+                assert queue.join(event_id, user).status_code == 200
+                assert queue.get(event_id, user).status_code == 200
+            time.sleep(0.05)
+            admit()
+            assert time.monotonic() - started < 2  # DB_LOCK_TIMEOUT_MS would be 3 s
+            assert admitted_count(sql, event_id) >= 1
+            before_xmax = sql.value("SELECT xmax::text FROM events WHERE id = %s", (event_id,))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert sql.value("SELECT xmin::text FROM events WHERE id = %s", (event_id,)) == before
+    # not even a row lock (a foreign-key check would leave its locker in xmax)
+    queue.join(event_id, users.create())
+    assert sql.value("SELECT xmax::text FROM events WHERE id = %s", (event_id,)) in ("0", before_xmax)

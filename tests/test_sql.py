@@ -9,7 +9,7 @@ from ticketing import sql
 
 PACKAGE = Path(sql.__file__).resolve().parent
 ROOT = PACKAGE.parent
-LOAD_CALL = re.compile(r"""sql\.load\(\s*["']([^"']+)["']\s*[,)]""")
+LOAD_CALL = re.compile(r"""sql\.load\(\s*["']([^"']+)["']\s*[,)]""")  # also sql.load("a/b", prepare=True)
 # Checks that only tests or the benchmark run (invariants) read a file by its path.
 PATH_CALL = re.compile(r"""path_of\(\s*["']([^"']+)["']\s*\)""")
 

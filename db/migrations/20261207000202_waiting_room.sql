@@ -7,9 +7,13 @@
 -- queue_places (>= 1), so later entries queue behind every early one, in join order.
 CREATE SEQUENCE queue_places START 1;
 
+-- event_id has no foreign key on purpose: the check of one locks the event's row (FOR KEY
+-- SHARE) on every join, and would wait behind the purchase holding it in a rush. Events
+-- are never deleted (a soft delete), and sql/queue/join.sql only inserts an entry for an
+-- event the same statement found.
 CREATE TABLE queue_entries (
     id uuid DEFAULT gen_random_uuid() PRIMARY KEY,
-    event_id uuid NOT NULL REFERENCES events (id),
+    event_id uuid NOT NULL,
     user_id uuid NOT NULL REFERENCES users (id),
     place double precision NOT NULL,
     -- stored states; `expired` (admitted, pass_expires_at passed) and `sold_out` (waiting
@@ -18,7 +22,7 @@ CREATE TABLE queue_entries (
         CHECK (status IN ('waiting', 'admitted', 'purchased', 'expired')),
     joined_at timestamptz NOT NULL DEFAULT now(),
     admitted_at timestamptz,
-    pass text UNIQUE,
+    pass text,
     pass_expires_at timestamptz,
     purchased_at timestamptz,
     CONSTRAINT queue_entries_admitted_has_pass CHECK (
@@ -30,6 +34,8 @@ CREATE TABLE queue_entries (
 -- joining twice never gives two places: one live entry per user and event
 CREATE UNIQUE INDEX queue_entries_live_key ON queue_entries (event_id, user_id)
     WHERE status IN ('waiting', 'admitted');
+-- a pass names one entry (only admitted ones have one: waiting entries cost no entry here)
+CREATE UNIQUE INDEX queue_entries_pass_key ON queue_entries (pass) WHERE pass IS NOT NULL;
 -- the next to admit, and a waiting entry's position
 CREATE INDEX queue_entries_waiting_idx ON queue_entries (event_id, place) WHERE status = 'waiting';
 -- passes out (admitted, not used)

@@ -9,7 +9,7 @@
 -- The buyer's token must still be valid (its account exists, at :token_version): this
 -- is the revocation check other routes run before the view, folded in to save a round trip.
 --
--- How it races. A purchase that can succeed first locks the event's row (FOR UPDATE
+-- How it races. A purchase that can succeed first locks the event's row (FOR NO KEY UPDATE
 -- re-checks its WHERE against the newest version, so `remaining` is current and no two
 -- buyers oversell). One that cannot as far as the statement's snapshot shows (sold out,
 -- closed, not on sale yet, over the limit, no valid pass, revoked token) takes no lock
@@ -39,7 +39,7 @@ WITH event AS (
                           AND q.user_id = :'user_id'::uuid AND q.status = 'admitted'
                           AND q.pass_expires_at > now()))
        AND EXISTS (SELECT 1 FROM users WHERE id = :'user_id'::uuid AND token_version = :'token_version'::int)
-       FOR UPDATE
+       FOR NO KEY UPDATE  -- the UPDATE's own lock: foreign-key checks (FOR KEY SHARE) pass
 ), pass AS (
     SELECT q.id
       FROM queue_entries q

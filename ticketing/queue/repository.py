@@ -8,8 +8,9 @@ ADMIT = sql.load("queue/admit")
 
 def join(*, event_id, user_id, token_version: int) -> dict:
     """Always one row: the caller's current token_version, event_found / queued / open,
-    and entry_id (None: nobody joined, see the flags; or a concurrent join of the same
-    caller is still running) with created (True: a new entry)."""
+    the queue's admit_per_minute and seconds_to_start, and the caller's entry as shown
+    (as `entry`), with entry_id (None: nobody joined, see the flags; or a concurrent join
+    of the same caller is still running) and created (True: a new entry)."""
     return db.current().one(JOIN, event_id=event_id, user_id=user_id, token_version=token_version)
 
 

@@ -24,7 +24,8 @@ def _check_event(row: dict) -> None:
 
 
 def join(principal: Principal, event_id) -> tuple[dict, bool]:
-    """The caller's entry, and whether it is new (False: their live entry already)."""
+    """The caller's entry as they see it (with `retry_after`), and whether it is new
+    (False: their live entry already)."""
 
     def act():
         row = repository.join(event_id=event_id, user_id=principal.id, token_version=principal.token_version)
@@ -42,7 +43,8 @@ def join(principal: Principal, event_id) -> tuple[dict, bool]:
             "You are joining this queue from elsewhere at the same time; retry", retry_after=1
         ),
     )
-    return my_entry(principal, event_id), joined["created"]
+    joined["retry_after"] = retry_after(joined)
+    return joined, joined["created"]
 
 
 def my_entry(principal: Principal, event_id) -> dict:
