@@ -41,7 +41,10 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    # Each worker sweeps expired holds in a background thread (EXPIRY_SWEEP_MS, 0 = off).
+    # Each worker sweeps expired holds in a background thread (EXPIRY_SWEEP_MS, 0 = off),
+    # and sends due outgoing webhooks in another (WEBHOOK_DELIVERY_MS, 0 = off).
     from ticketing.orders.expiry import start_sweeper
+    from ticketing.outbox.delivery import start_deliverer
 
     start_sweeper(worker.wsgi)
+    start_deliverer(worker.wsgi)

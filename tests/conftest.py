@@ -52,6 +52,8 @@ def settings(database_url, tmp_path_factory):
         bcrypt_rounds=4,
         db_pool_size=4,
         dev_data_dir=tmp_path_factory.mktemp("devdata"),
+        webhook_allow_private_targets=True,  # the tests' webhook receivers are on loopback
+        webhook_retry_first_seconds=0.2,
     )
 
 
@@ -207,6 +209,16 @@ def settle(client):
         return (through or client).post(f"/api/v1/orders/{order_id}/status", json=body, headers=headers)
 
     return post
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server receiving outgoing webhooks (tests/support/receiver.py)."""
+    from tests.support.receiver import Receiver
+
+    started = Receiver().start()
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="session")

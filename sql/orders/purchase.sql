@@ -16,7 +16,7 @@ WITH sold AS (
        AND date > now()
        AND deleted_at IS NULL
        AND EXISTS (SELECT 1 FROM users WHERE id = :'user_id'::uuid AND token_version = :'token_version'::int)
-    RETURNING id, name, date, price, currency
+    RETURNING id, name, date, price, currency, remaining
 ), new_order AS (
     INSERT INTO orders (user_id, event_id, quantity, unit_price, total_amount, expires_at, currency)
     SELECT :'user_id'::uuid, sold.id, :'quantity'::int, sold.price, sold.price * :'quantity'::int,
@@ -29,6 +29,15 @@ WITH sold AS (
     SELECT new_order.id, new_order.event_id, new_order.unit_price
       FROM new_order, generate_series(1, :'quantity'::int)
     RETURNING id, price, status, checked_in_at
+), announced AS (
+    -- Outgoing webhooks (docs/webhooks.md): order.created, and event.sold_out when this
+    -- sold the last ticket, for each subscribed endpoint; with none, this inserts nothing.
+    INSERT INTO webhook_deliveries (endpoint_id, type, subject_id)
+    SELECT ep.id, ev.type, ev.subject_id
+      FROM (SELECT 'order.created' AS type, new_order.id AS subject_id FROM new_order
+            UNION ALL
+            SELECT 'event.sold_out', sold.id FROM sold WHERE sold.remaining = 0) AS ev
+      JOIN webhook_endpoints ep ON ep.disabled_at IS NULL AND ev.type = ANY (ep.events)
 ), claimed_key AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, order_id)
     SELECT new_order.user_id, :'idempotency_key'::text, :'request_hash'::text, new_order.id

@@ -1,0 +1,141 @@
+"""The delivery loop: every worker of every instance sends due webhook deliveries from the
+database (started per worker by gunicorn.conf.py, like the expiry sweep).
+
+Each round claims a batch (outbox/claim_due: FOR UPDATE SKIP LOCKED, one attempt each,
+committed at once), sends each one `POST <url>` signed with its endpoint's secret in the
+scheme of the payment webhook, then records every outcome in one statement
+(outbox/record_attempts). No connection is held while sending.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from datetime import timezone
+
+from ticketing import signatures
+from ticketing.events import repository as events
+from ticketing.events.schemas import EventOut
+from ticketing.orders import repository as orders
+from ticketing.orders.schemas import OrderOut
+from ticketing.outbox import repository, targets
+from ticketing.tickets import repository as tickets
+from ticketing.tickets.schemas import TicketOut
+
+log = logging.getLogger("ticketing.webhooks")
+BATCH_SIZE = 20
+ORDER_OUT, EVENT_OUT, TICKET_OUT = OrderOut(), EventOut(), TicketOut()
+
+
+def _data(rows: list[dict]) -> list[dict]:
+    """Fill in `data` (the resource as the API shows it) where this is the first attempt
+    (record_attempts keeps it, so every retry sends the same body); those rows."""
+    missing = [row for row in rows if row["data"] is None]
+    if not missing:
+        return missing
+    order_ids = [row["subject_id"] for row in missing if row["type"].startswith("order.")]
+    by_id = {o["id"]: ORDER_OUT.dump(o) for o in orders.get_many(order_ids=order_ids)} if order_ids else {}
+    for row in missing:
+        subject = row["subject_id"]
+        if row["type"].startswith("order."):
+            row["data"] = by_id.get(subject)
+        elif row["type"].startswith("ticket."):
+            ticket = tickets.get(ticket_id=subject)
+            row["data"] = ticket and TICKET_OUT.dump(ticket)
+        else:
+            event = events.get(event_id=subject)
+            row["data"] = event and EVENT_OUT.dump(event)
+        if row["data"] is None:  # gone meanwhile (a deleted event): say which it was
+            row["data"] = {"id": str(subject)}
+    return missing
+
+
+def body_of(row: dict) -> bytes:
+    created = row["created_at"].astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    event = {"id": str(row["event_id"]), "type": row["type"], "created_at": created, "data": row["data"]}
+    # sorted keys: the first attempt and the retries (data read back from jsonb) send the same bytes
+    return json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+
+
+def deliver_due(settings, sender: targets.Sender) -> int:
+    """One round: claim, send, record. Needs an app context. Returns how many were claimed."""
+    lease = settings.webhook_timeout_seconds * BATCH_SIZE + 10
+    rows = repository.claim_due(batch_size=BATCH_SIZE, lease_seconds=lease)
+    if not rows:
+        return 0
+    first = {row["id"] for row in _data(rows)}
+    outcomes = {
+        "ids": [],
+        "attempts": [],
+        "statuses": [],
+        "errors": [],
+        "delivered": [],
+        "released": [],
+        "data": [],
+    }
+    unreachable = set()
+    for row in rows:
+        status, error, released = None, None, False
+        if row["endpoint_id"] in unreachable:
+            released = True  # not attempted: its endpoint did not answer earlier in this round
+        else:
+            try:
+                target = targets.resolve(row["url"], settings.webhook_allow_private_targets)
+                body = body_of(row)
+                status = sender.post(
+                    target,
+                    body,
+                    {
+                        "Webhook-Id": str(row["event_id"]),
+                        signatures.HEADER: signatures.sign(row["secret"], body),
+                    },
+                )
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}"
+            except targets.TargetRefused as refused:
+                error = str(refused)
+            except Exception as exc:  # no answer: refused, reset, timed out, TLS...
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                unreachable.add(row["endpoint_id"])
+        outcomes["ids"].append(row["id"])
+        outcomes["attempts"].append(row["attempts"])
+        outcomes["statuses"].append(status)
+        outcomes["errors"].append(error)
+        outcomes["delivered"].append(status is not None and 200 <= status < 300)
+        outcomes["released"].append(released)
+        outcomes["data"].append(json.dumps(row["data"]) if row["id"] in first and not released else None)
+    repository.record_attempts(
+        **outcomes,
+        first_retry_seconds=settings.webhook_retry_first_seconds,
+        retry_hours=settings.webhook_retry_hours,
+    )
+    return len(rows)
+
+
+def start_deliverer(app, stop: threading.Event | None = None) -> threading.Thread | None:
+    """Deliver every WEBHOOK_DELIVERY_MS in a daemon thread until `stop` is set (if given);
+    a full batch is followed at once by the next one."""
+    settings = app.config["SETTINGS"]
+    stop = stop or threading.Event()
+    interval = settings.webhook_delivery_seconds
+    if interval <= 0:
+        return None
+
+    def run():
+        sender = targets.Sender(settings.webhook_timeout_seconds)
+        # jitter, so the workers' rounds spread out instead of colliding
+        while not stop.wait(interval * random.uniform(0.5, 1.0)):
+            try:
+                with app.app_context():
+                    while deliver_due(settings, sender) == BATCH_SIZE and not stop.is_set():
+                        pass
+            except Exception:  # the database may be down; the next round tries again
+                log.warning("webhook delivery round failed; retrying", exc_info=True)
+                time.sleep(interval)
+
+    thread = threading.Thread(target=run, name="webhook-deliverer", daemon=True)
+    thread.start()
+    return thread
