@@ -463,3 +463,25 @@ def test_two_instances_delivering_together_never_send_one_attempt_twice(
     per_event = Counter(receiver.ids())
     assert len(per_event) == expected
     assert sum(per_event.values()) - expected == 20  # the 20 failures, each retried once
+
+
+def test_order_data_is_exactly_the_api_representation(app, client, admin, make_event, buy, sql):
+    """The delivery loop writes orders out without marshmallow; it must match OrderOut."""
+    from ticketing.orders import repository
+    from ticketing.outbox.delivery import ORDER_OUT, order_data
+
+    event = make_event(price="12.34", currency="EUR")
+    pending = buy(event["id"], 3).json
+    paid = buy(event["id"], 1).json
+    post_signed(client, paid["id"], {"status": "PAID", "reason": "ok"})
+    client.post(f"/api/v1/tickets/{paid['tickets'][0]['id']}/check-in", headers=admin["headers"])
+    sql.all(
+        "UPDATE orders SET late_payment_at = now(), updated_at = date_trunc('second', now()) WHERE id = %s",
+        (paid["id"],),
+    )
+    with app.app_context():
+        rows = repository.get_many(order_ids=[pending["id"], paid["id"]])
+    assert len(rows) == 2
+    for row in rows:
+        assert order_data(row) == ORDER_OUT.dump(row)
+        assert order_data(row) == client.get(f"/api/v1/orders/{row['id']}", headers=admin["headers"]).json
