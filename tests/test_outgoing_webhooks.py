@@ -485,3 +485,12 @@ def test_order_data_is_exactly_the_api_representation(app, client, admin, make_e
     for row in rows:
         assert order_data(row) == ORDER_OUT.dump(row)
         assert order_data(row) == client.get(f"/api/v1/orders/{row['id']}", headers=admin["headers"]).json
+
+
+def test_flask_deliver_webhooks_sends_what_is_due(app, make_event, buy, endpoint, receiver, sql):
+    endpoint(["order.created"])
+    buy(make_event()["id"], 1)
+    result = app.test_cli_runner().invoke(args=["deliver-webhooks"])
+    assert result.exit_code == 0 and "Attempted 1 deliveries" in result.output
+    assert len(receiver.received) == 1
+    assert sql.value("SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NOT NULL") == 1

@@ -183,6 +183,16 @@ def deliver_due(settings, sender: targets.Sender) -> int:
     return len(rows)
 
 
+def deliver_all_due(settings, sender: targets.Sender) -> int:
+    """Rounds until one claims less than a full batch; needs an app context. How many were claimed."""
+    total = 0
+    while True:
+        claimed = deliver_due(settings, sender)
+        total += claimed
+        if claimed < BATCH_SIZE:
+            return total
+
+
 def start_deliverer(app, stop: threading.Event | None = None) -> threading.Thread | None:
     """Deliver every WEBHOOK_DELIVERY_MS in a daemon thread until `stop` is set (if given);
     a full batch is followed at once by the next one."""
@@ -198,8 +208,7 @@ def start_deliverer(app, stop: threading.Event | None = None) -> threading.Threa
         while not stop.wait(interval * random.uniform(0.5, 1.0)):
             try:
                 with app.app_context():
-                    while deliver_due(settings, sender) == BATCH_SIZE and not stop.is_set():
-                        pass
+                    deliver_all_due(settings, sender)
             except Exception:  # the database may be down; the next round tries again
                 log.warning("webhook delivery round failed; retrying", exc_info=True)
                 time.sleep(interval)
