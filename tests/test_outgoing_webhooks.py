@@ -494,3 +494,59 @@ def test_flask_deliver_webhooks_sends_what_is_due(app, make_event, buy, endpoint
     assert result.exit_code == 0 and "Attempted 1 deliveries" in result.output
     assert len(receiver.received) == 1
     assert sql.value("SELECT count(*) FROM webhook_deliveries WHERE delivered_at IS NOT NULL") == 1
+
+
+def test_a_lost_worker_s_attempt_is_made_again_and_its_late_outcome_ignored(
+    app, settings, make_event, buy, endpoint, receiver, sql
+):
+    """A worker claims an attempt and dies before recording it: once the lease is over,
+    another worker makes the next attempt; an outcome the first one records late is ignored."""
+    from ticketing.outbox import repository
+
+    endpoint(["order.created"])
+    buy(make_event()["id"], 1)
+    with app.app_context():
+        [claimed] = repository.claim_due(batch_size=10, lease_seconds=60)  # ... and the worker dies
+        assert claimed["attempts"] == 1
+        assert repository.claim_due(batch_size=10, lease_seconds=60) == []  # leased: nobody else
+        sql.all("UPDATE webhook_deliveries SET next_attempt_at = now()")  # the lease runs out
+        sender = targets.Sender(5)
+        assert deliver_due(settings, sender) == 1
+        sender.close()
+        late = repository.record_attempts(
+            ids=[claimed["id"]],
+            attempts=[1],
+            statuses=[500],
+            errors=["late"],
+            delivered=[False],
+            released=[False],
+            data=[None],
+            first_retry_seconds=0.2,
+            retry_hours=24,
+        )
+        assert late == 0
+    row = sql.one("SELECT attempts, last_status, delivered_at FROM webhook_deliveries")
+    assert row["attempts"] == 2 and row["last_status"] == 200 and row["delivered_at"]
+    assert len(receiver.received) == 1
+
+
+def test_the_log_forgets_old_deliveries_but_never_pending_ones(
+    app, settings, make_event, buy, endpoint, sql, users
+):
+    from ticketing.outbox.delivery import prune_log
+
+    endpoint(["order.created"])
+    event = make_event()
+    for _ in range(3):
+        buy(event["id"], 1, user=users.create())
+    sql.all(
+        "UPDATE webhook_deliveries SET delivered_at = now() - interval '31 days'"
+        " WHERE id = (SELECT id FROM webhook_deliveries ORDER BY id LIMIT 1)"
+    )
+    sql.all(
+        "UPDATE webhook_deliveries SET failed_at = now() - interval '1 day'"
+        " WHERE id = (SELECT id FROM webhook_deliveries WHERE delivered_at IS NULL ORDER BY id LIMIT 1)"
+    )
+    with app.app_context():
+        assert prune_log(settings) == 1
+    assert sql.value("SELECT count(*) FROM webhook_deliveries") == 2

@@ -35,6 +35,7 @@ class Settings:
     webhook_retry_first_seconds: float = 5.0
     webhook_delivery_seconds: float = 1.0  # 0: no background delivery in this process
     webhook_allow_private_targets: bool = False
+    webhook_log_retention_days: int = 30
     admin_email: str | None = None
     admin_password: str | None = field(default=None, repr=False)
     admin_name: str | None = None
@@ -202,6 +203,7 @@ def load_settings(env=None) -> Settings:
         webhook_retry_first_seconds=_int(env, "WEBHOOK_RETRY_FIRST_MS", 5000, 100, 10000) / 1000,
         webhook_delivery_seconds=_int(env, "WEBHOOK_DELIVERY_MS", 1000, 0, 60000) / 1000,
         webhook_allow_private_targets=_bool(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
+        webhook_log_retention_days=_int(env, "WEBHOOK_LOG_RETENTION_DAYS", 30, 1, 3650),
         admin_email=admin["ADMIN_EMAIL"],
         admin_password=admin["ADMIN_PASSWORD"],
         admin_name=admin["ADMIN_NAME"] or "Administrator",

@@ -29,6 +29,8 @@ from ticketing.tickets.schemas import TicketOut
 
 log = logging.getLogger("ticketing.webhooks")
 BATCH_SIZE = 50
+PRUNE_EVERY_SECONDS = 300
+PRUNE_BATCH = 5000
 ORDER_OUT, EVENT_OUT, TICKET_OUT = OrderOut(), EventOut(), TicketOut()  # ORDER_OUT: the tests' reference
 
 
@@ -193,6 +195,16 @@ def deliver_all_due(settings, sender: targets.Sender) -> int:
             return total
 
 
+def prune_log(settings) -> int:
+    """Forget deliveries that ended over WEBHOOK_LOG_RETENTION_DAYS ago; needs an app context."""
+    total = 0
+    while True:
+        deleted = repository.prune(retention_days=settings.webhook_log_retention_days, batch_size=PRUNE_BATCH)
+        total += deleted
+        if deleted < PRUNE_BATCH:
+            return total
+
+
 def start_deliverer(app, stop: threading.Event | None = None) -> threading.Thread | None:
     """Deliver every WEBHOOK_DELIVERY_MS in a daemon thread until `stop` is set (if given);
     a full batch is followed at once by the next one."""
@@ -204,11 +216,15 @@ def start_deliverer(app, stop: threading.Event | None = None) -> threading.Threa
 
     def run():
         sender = targets.Sender(settings.webhook_timeout_seconds)
+        last_prune = time.monotonic() - PRUNE_EVERY_SECONDS * random.random()
         # jitter, so the workers' rounds spread out instead of colliding
         while not stop.wait(interval * random.uniform(0.5, 1.0)):
             try:
                 with app.app_context():
                     deliver_all_due(settings, sender)
+                    if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS:
+                        prune_log(settings)
+                        last_prune = time.monotonic()
             except Exception:  # the database may be down; the next round tries again
                 log.warning("webhook delivery round failed; retrying", exc_info=True)
                 time.sleep(interval)

@@ -10,6 +10,7 @@ LIST_DELIVERIES = sql.load("outbox/list_deliveries")
 RETRY_DELIVERY = sql.load("outbox/retry_delivery")
 CLAIM_DUE = sql.load("outbox/claim_due")
 RECORD_ATTEMPTS = sql.load("outbox/record_attempts")
+PRUNE = sql.load("outbox/prune")
 
 
 def record(*, type: str, subject_id) -> int:
@@ -73,3 +74,8 @@ def record_attempts(
         first_retry_seconds=first_retry_seconds,
         retry_hours=retry_hours,
     )
+
+
+def prune(*, retention_days: int, batch_size: int) -> int:
+    """Delete up to `batch_size` deliveries that ended over `retention_days` ago; how many."""
+    return db.current().execute(PRUNE, retention_days=retention_days, batch_size=batch_size)
