@@ -107,14 +107,17 @@ def child_exit(server, worker):
 def post_worker_init(worker):
     # Each worker sweeps expired holds in a background thread (EXPIRY_SWEEP_MS, 0 = off),
     # moves its metrics into the shared files every second (ticketing/metrics.py), and
-    # admits waiting-room entries in another thread (QUEUE_ADMIT_MS, 0 = off).
+    # admits waiting-room entries in another thread (QUEUE_ADMIT_MS, 0 = off) and sends due
+    # outgoing webhooks in a third (WEBHOOK_DELIVERY_MS, 0 = off).
     from ticketing import metrics
     from ticketing.orders.expiry import start_sweeper
+    from ticketing.outbox.delivery import start_deliverer
     from ticketing.queue.admission import start_admitter
 
     start_sweeper(worker.wsgi)
     metrics.start_flusher()
     start_admitter(worker.wsgi)
+    start_deliverer(worker.wsgi)
 
 
 def worker_exit(server, worker):

@@ -19,22 +19,27 @@ oversell.py, pgbench.py, report.py.
 import argparse
 import secrets
 import sys
+from contextlib import ExitStack
 from datetime import datetime
 from functools import partial
 
 from bench import OUT_DIR, database, oversell, pgbench, queue, report, seed, server, wrk
+from bench import webhooks as bench_webhooks
 
 # One gunicorn per entry: its environment overrides, then its (label, extra wrk headers) runs.
 # First the API as configured (the expiry sweep runs, nothing is due yet), without and with
 # a unique Idempotency-Key per request; then the sweep's cost: no sweep at all, against
 # holds of 2 s expiring all through the run (every worker sweeping every EXPIRY_SWEEP_MS
-# while buyers buy).
+# while buyers buy); and an endpoint subscribed to order.created (every purchase records an
+# event in its statement, and the workers deliver them while buyers buy).
+WEBHOOK_RUN = (bench_webhooks.ENV, [("api-webhook-order-created", None)])
 API_RUNS = [
     ({}, [("api", None), ("api-idempotency-keys", {"Idempotency-Key": wrk.UNIQUE})]),
     ({"EXPIRY_SWEEP_MS": "0"}, [("api-no-sweep", None)]),
     ({"ORDER_HOLD_SECONDS": "2"}, [("api-holds-expiring", None)]),
+    WEBHOOK_RUN,
 ]
-QUICK_API_RUNS = [({}, [("api", None)])]
+QUICK_API_RUNS = [({}, [("api", None)]), WEBHOOK_RUN]
 
 
 def parse_args(argv) -> argparse.Namespace:
@@ -48,7 +53,7 @@ def parse_args(argv) -> argparse.Namespace:
         "--joiners", type=int, default=20000, help="fresh users joining the waiting room (20000)"
     )
     parser.add_argument(
-        "--quick", action="store_true", help="only the plain API run and pgbench (no keys, no sweep runs)"
+        "--quick", action="store_true", help="only the plain API run, the webhook run and pgbench (no keys, no sweep runs)"
     )
     return parser.parse_args(argv)
 
@@ -69,11 +74,16 @@ def measure(env, conn, tokens, admin_id, opts, runs) -> dict:
                 threads=opts.threads,
                 extra_headers=headers,
             )
-            drive(f"{label}-warmup", duration=opts.warmup)
-            before = database.wait_drained(conn, event)
-            log_offset = log_path.stat().st_size
-            measured = drive(label, duration=opts.duration)
-            new_orders = database.wait_drained(conn, event) - before
+            with ExitStack() as stack:
+                endpoint = None
+                if "webhook" in label:
+                    endpoint = stack.enter_context(bench_webhooks.endpoint_subscribed(conn))
+                drive(f"{label}-warmup", duration=opts.warmup)
+                before = database.wait_drained(conn, event)
+                log_offset = log_path.stat().st_size
+                measured = drive(label, duration=opts.duration)
+                new_orders = database.wait_drained(conn, event) - before
+                webhook_figures = endpoint and bench_webhooks.delivery_figures(conn, endpoint)
             statuses = server.logged_statuses(log_path, log_offset, method="POST", path=wrk.ORDERS_PATH)
             api = report.api_figures(measured, statuses, new_orders=new_orders, duration=opts.duration)
             api["oversell_check"] = oversell.check(
@@ -84,6 +94,9 @@ def measure(env, conn, tokens, admin_id, opts, runs) -> dict:
                 new_orders=new_orders,
                 connections=opts.connections,
             )
+            if webhook_figures:
+                api["webhooks"] = webhook_figures
+                print(f"{label}: deliveries {webhook_figures}", flush=True)
             results[label] = api
     return results
 

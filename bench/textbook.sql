@@ -6,12 +6,12 @@
 -- Our schema's rules still hold: total = price * quantity, a hold expiry on every order,
 -- and each ticket's (order_id, event_id) names its order.
 BEGIN;
-SELECT capacity, price FROM events WHERE id = :event_id FOR UPDATE \gset
+SELECT capacity, price, quote_literal(currency) AS currency FROM events WHERE id = :event_id FOR UPDATE \gset
 SELECT count(*) AS sold FROM tickets WHERE event_id = :event_id AND status <> 'CANCELLED' \gset
 \if :sold + :quantity <= :capacity
-INSERT INTO orders (user_id, event_id, quantity, unit_price, total_amount, expires_at)
+INSERT INTO orders (user_id, event_id, quantity, unit_price, total_amount, expires_at, currency)
 VALUES (:user_id, :event_id, :quantity, :price, :price * :quantity,
-        now() + make_interval(secs => :hold_seconds))
+        now() + make_interval(secs => :hold_seconds), :currency)
 RETURNING quote_literal(id) AS order_id \gset
 INSERT INTO tickets (order_id, event_id, price)
 SELECT :order_id, :event_id, :price FROM generate_series(1, :quantity);

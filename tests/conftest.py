@@ -67,6 +67,8 @@ def settings(database_url, tmp_path_factory):
         bcrypt_rounds=4,
         db_pool_size=4,
         dev_data_dir=tmp_path_factory.mktemp("devdata"),
+        webhook_allow_private_targets=True,  # the tests' webhook receivers are on loopback
+        webhook_retry_first_seconds=0.2,
     )
 
 
@@ -242,6 +244,16 @@ def order(buy, settle):
 @pytest.fixture
 def staff(users):
     return users.create(role="staff", name="Door Staff")
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server receiving outgoing webhooks (tests/support/receiver.py)."""
+    from tests.support.receiver import Receiver
+
+    started = Receiver().start()
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="session")

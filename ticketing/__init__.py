@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from ticketing.images import storage as image_storage
     from ticketing.images.routes import blp as images_blp
     from ticketing.orders.routes import blp as orders_blp
+    from ticketing.outbox.routes import blp as outbox_blp
     from ticketing.payments.routes import blp as payments_blp
     from ticketing.queue.routes import blp as queue_blp
     from ticketing.tickets.routes import blp as tickets_blp
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(queue_blp, url_prefix=API_PREFIX)
     api.register_blueprint(webhooks_blp, url_prefix=API_PREFIX)
     api.register_blueprint(payments_blp, url_prefix=API_PREFIX)
+    api.register_blueprint(outbox_blp, url_prefix=API_PREFIX)
     api.register_blueprint(tickets_blp, url_prefix=API_PREFIX)
     app.extensions["ticketing.images"] = image_storage.from_settings(settings)
     api.register_blueprint(images_blp, url_prefix=API_PREFIX)

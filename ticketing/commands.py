@@ -58,6 +58,21 @@ def register(app):
 
         click.echo(f"Admitted {admit_due()} queue entries")
 
+    @app.cli.command("deliver-webhooks")
+    def deliver_webhooks():
+        """Send the outgoing webhooks that are due now, once (the workers also do it by themselves)."""
+        from flask import current_app
+
+        from ticketing.outbox import targets
+        from ticketing.outbox.delivery import deliver_all_due
+
+        settings = current_app.config["SETTINGS"]
+        sender = targets.Sender(settings.webhook_timeout_seconds)
+        try:
+            click.echo(f"Attempted {deliver_all_due(settings, sender)} deliveries")
+        finally:
+            sender.close()
+
     @app.cli.command("create-admin")
     @click.option("--email", required=True)
     @click.option("--name", default="Administrator", show_default=True)

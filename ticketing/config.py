@@ -39,6 +39,7 @@ class Settings:
     webhook_allow_private_targets: bool = False
     # The Ed25519 seed (32 bytes) that signs ticket codes (ticketing/tickets/codes.py).
     ticket_signing_key: bytes = field(default=b"", repr=False)
+    webhook_log_retention_days: int = 30
     admin_email: str | None = None
     admin_password: str | None = field(default=None, repr=False)
     admin_name: str | None = None
@@ -252,6 +253,7 @@ def load_settings(env=None) -> Settings:
         webhook_delivery_seconds=_int(env, "WEBHOOK_DELIVERY_MS", 1000, 0, 60000) / 1000,
         webhook_allow_private_targets=_bool(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
         ticket_signing_key=_signing_key(signing_key),
+        webhook_log_retention_days=_int(env, "WEBHOOK_LOG_RETENTION_DAYS", 30, 1, 3650),
         admin_email=admin["ADMIN_EMAIL"],
         admin_password=admin["ADMIN_PASSWORD"],
         admin_name=admin["ADMIN_NAME"] or "Administrator",

@@ -18,6 +18,11 @@ WITH cancelled_order AS (
       FROM cancelled_order c
      WHERE e.id = c.event_id
     RETURNING e.id
+), announced AS (  -- order.cancelled, for subscribed webhook endpoints
+    INSERT INTO webhook_deliveries (endpoint_id, type, subject_id)
+    SELECT ep.id, 'order.cancelled', c.id
+      FROM cancelled_order c
+      JOIN webhook_endpoints ep ON ep.disabled_at IS NULL AND 'order.cancelled' = ANY (ep.events)
 )
 SELECT c.id, (SELECT count(*) FROM cancelled_tickets) AS tickets
   FROM cancelled_order c;

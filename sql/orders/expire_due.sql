@@ -28,6 +28,11 @@ WITH due AS (
       FROM (SELECT event_id, sum(quantity)::int AS quantity FROM expired GROUP BY event_id) r
      WHERE e.id = r.event_id
     RETURNING e.id
+), announced AS (  -- order.expired, for subscribed webhook endpoints
+    INSERT INTO webhook_deliveries (endpoint_id, type, subject_id)
+    SELECT ep.id, 'order.expired', expired.id
+      FROM expired
+      JOIN webhook_endpoints ep ON ep.disabled_at IS NULL AND 'order.expired' = ANY (ep.events)
 )
 SELECT (SELECT count(*) FROM expired) AS orders,
        (SELECT count(*) FROM cancelled) AS tickets,

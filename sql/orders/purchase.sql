@@ -65,7 +65,7 @@ WITH event AS (
        SET remaining = e.remaining - :'quantity'::int
       FROM held
      WHERE e.id = held.event_id
-    RETURNING e.id, e.name, e.date, e.price, e.currency
+    RETURNING e.id, e.name, e.date, e.price, e.currency, e.remaining
 ), used_pass AS (
     UPDATE queue_entries q
        SET status = 'purchased', purchased_at = now()
@@ -83,6 +83,15 @@ WITH event AS (
     SELECT new_order.id, new_order.event_id, new_order.unit_price
       FROM new_order, generate_series(1, :'quantity'::int)
     RETURNING id, price, status, checked_in_at
+), announced AS (
+    -- Outgoing webhooks (docs/webhooks.md): order.created, and event.sold_out when this
+    -- sold the last ticket, for each subscribed endpoint; with none, this inserts nothing.
+    INSERT INTO webhook_deliveries (endpoint_id, type, subject_id)
+    SELECT ep.id, ev.type, ev.subject_id
+      FROM (SELECT 'order.created' AS type, new_order.id AS subject_id FROM new_order
+            UNION ALL
+            SELECT 'event.sold_out', sold.id FROM sold WHERE sold.remaining = 0) AS ev
+      JOIN webhook_endpoints ep ON ep.disabled_at IS NULL AND ev.type = ANY (ep.events)
 ), claimed_key AS (
     INSERT INTO idempotency_keys (user_id, key, request_hash, order_id)
     SELECT new_order.user_id, :'idempotency_key'::text, :'request_hash'::text, new_order.id

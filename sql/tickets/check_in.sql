@@ -7,13 +7,22 @@
 -- committing while this scan waits for the row, checks nothing in. By id, both are NULL.
 -- No row: unknown ticket, already USED, CANCELLED, its order is not PAID, or the code's
 -- version (or event) is not the ticket's.
-UPDATE tickets
-   SET status = 'USED', checked_in_at = now()
-  FROM orders
- WHERE tickets.id = :'id'::uuid
-   AND orders.id = tickets.order_id
-   AND tickets.status = 'VALID'
-   AND orders.status = 'PAID'
-   AND (:'code_version'::int IS NULL OR tickets.code_version = :'code_version'::int)
-   AND (:'event_id'::uuid IS NULL OR tickets.event_id = :'event_id'::uuid)
-RETURNING tickets.id, tickets.order_id, tickets.event_id, tickets.status, tickets.checked_in_at;
+-- The same statement records ticket.checked_in for subscribed webhook endpoints.
+WITH checked AS (
+    UPDATE tickets
+       SET status = 'USED', checked_in_at = now()
+      FROM orders
+     WHERE tickets.id = :'id'::uuid
+       AND orders.id = tickets.order_id
+       AND tickets.status = 'VALID'
+       AND orders.status = 'PAID'
+       AND (:'code_version'::int IS NULL OR tickets.code_version = :'code_version'::int)
+       AND (:'event_id'::uuid IS NULL OR tickets.event_id = :'event_id'::uuid)
+    RETURNING tickets.id, tickets.order_id, tickets.event_id, tickets.status, tickets.checked_in_at
+), announced AS (
+    INSERT INTO webhook_deliveries (endpoint_id, type, subject_id)
+    SELECT ep.id, 'ticket.checked_in', checked.id
+      FROM checked
+      JOIN webhook_endpoints ep ON ep.disabled_at IS NULL AND 'ticket.checked_in' = ANY (ep.events)
+)
+SELECT * FROM checked;

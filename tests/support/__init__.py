@@ -7,6 +7,7 @@
 - problems: checks of problem+json answers
 - samples: test secrets, a valid event and signup body
 - api: calls to the API several test files make (login)
+- webhooks: signed payment-webhook calls; receiver: a real HTTP receiver of outgoing webhooks
 """
 
 from pathlib import Path

@@ -113,6 +113,11 @@ def start_gunicorn(database_url: str, folder: Path, **env_overrides: str) -> Liv
         "WEB_CONCURRENCY": "3",
         "DB_POOL_SIZE": "2",
         "DEV_DATA_DIR": str(folder),
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",  # the tests' webhook receivers are on loopback
+        # No webhook delivery loop unless a test asks for one: a server that outlives its
+        # test must not deliver (or retry) what the next test's own deliveries expect.
+        "WEBHOOK_DELIVERY_MS": "0",
+        "WEBHOOK_RETRY_FIRST_MS": "200",
         **env_overrides,
     }
     log_path = folder / "gunicorn.log"

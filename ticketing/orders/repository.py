@@ -3,6 +3,7 @@ from ticketing import db, sql
 PURCHASE = sql.load("orders/purchase", prepare=True)
 WHY_NOT_SOLD = sql.load("orders/why_not_sold")
 GET = sql.load("orders/get")
+GET_MANY = sql.load("orders/get_many")
 LIST_FOR_USER = sql.load("orders/list_for_user")
 SETTLE = sql.load("orders/settle")
 PAY_AFTER_EXPIRY = sql.load("orders/pay_after_expiry")
@@ -56,6 +57,10 @@ def why_not_sold(*, event_id, user_id, queue_pass=None) -> dict:
 
 def get(*, order_id) -> dict | None:
     return db.current().one(GET, id=order_id)
+
+
+def get_many(*, order_ids: list) -> list[dict]:
+    return db.current().all(GET_MANY, ids=order_ids)
 
 
 def list_for_user(*, user_id, limit: int, offset: int) -> list[dict]:

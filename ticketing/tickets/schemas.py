@@ -93,5 +93,5 @@ class EventStatsOut(Schema):
     paid = fields.Integer(required=True, metadata={"description": "Tickets of PAID orders"})
     checked_in = fields.Integer(required=True, metadata={"description": "Tickets used at the door"})
     cancelled = fields.Integer(
-        required=True, metadata={"description": "Tickets of rejected, expired or cancelled orders"}
+        required=True, metadata={"description": "Tickets of rejected, expired, cancelled or refunded orders"}
     )
