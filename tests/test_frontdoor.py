@@ -9,10 +9,13 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
+import requests
 
+from tests.support import ROOT
 from tests.support.frontdoor import Connection, group_processes, remove, short_folder, start_front_door
 from tests.support.servers import free_port
 from tests.support.timeouts import SERVER_STOP_TIMEOUT, wait_until
@@ -196,3 +199,63 @@ def test_two_front_doors_run_side_by_side_from_one_checkout(database_url, nginx)
             if server is not None:
                 remove(server)
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_compose_renders_the_same_templates_with_the_same_defaults():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    nginx = services["nginx"]
+    env = nginx["environment"]
+    assert "./deploy/nginx:/etc/nginx/templates:ro" in nginx["volumes"]
+    assert env["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"  # nginx.conf is ours too
+    for name, setting in frontdoor.SETTINGS.items():
+        assert env[name] == f"${{{name}:-{setting.default}}}", name
+    placeholders = set()
+    for name in frontdoor.TEMPLATES:
+        placeholders |= set(frontdoor._PLACEHOLDER.findall((frontdoor.NGINX_DIR / name).read_text()))
+    assert sorted(placeholders - set(env)) == []
+    # nginx is the one public listener.
+    assert [name for name, service in services.items() if "ports" in service] == ["nginx"]
+    assert env["APP_UPSTREAM"] == "api:8080" and env["AUTH_UPSTREAM"] == "auth:8080"
+
+
+def test_tls_terminates_at_nginx_with_hsts(front_door, tmp_path):
+    certs = tmp_path / "tls"
+    certs.mkdir()
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(certs / "tls.key"),
+            "-out",
+            str(certs / "tls.crt"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    tls_port = free_port()
+    server = front_door(TLS_CERT_DIR=str(certs), TLS_PORT=str(tls_port))
+
+    secure = requests.get(f"https://127.0.0.1:{tls_port}/healthz", verify=str(certs / "tls.crt"), timeout=10)
+    refused = requests.get(
+        f"https://127.0.0.1:{tls_port}/" + "a" * 20_000, verify=str(certs / "tls.crt"), timeout=10
+    )
+    plain = server.get("/healthz")
+
+    assert secure.status_code == 200 and secure.headers["Server"] == "nginx"
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert refused.status_code == 414 and "Strict-Transport-Security" in refused.headers
+    assert "Strict-Transport-Security" not in plain.headers
