@@ -10,14 +10,25 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 import requests
 
 from tests.support import ROOT
-from tests.support.frontdoor import Connection, group_processes, remove, short_folder, start_front_door
-from tests.support.servers import free_port
+from tests.support.frontdoor import (
+    Connection,
+    FrontDoorServer,
+    front_door_environment,
+    group_processes,
+    remove,
+    short_folder,
+    start_front_door,
+)
+from tests.support.servers import free_port, wait_until_ready
 from tests.support.timeouts import SERVER_STOP_TIMEOUT, wait_until
 from ticketing import frontdoor
 
@@ -259,3 +270,69 @@ def test_tls_terminates_at_nginx_with_hsts(front_door, tmp_path):
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
     assert refused.status_code == 414 and "Strict-Transport-Security" in refused.headers
     assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_bcrypt_paths_go_to_the_auth_pool_and_the_rest_to_the_app_pool(door, users):
+    user = users.create()
+    calls = [
+        ("POST", "/api/v1/login", {"json": {"email": user["email"], "password": user["password"]}}, "auth"),
+        (
+            "POST",
+            "/api/v1/signup",
+            {"json": {"name": "A", "email": "pool@example.com", "password": "x" * 12}},
+            "auth",
+        ),
+        ("PATCH", "/api/v1/me", {"json": {"name": "Renamed"}, "headers": user["headers"]}, "auth"),
+        ("GET", "/api/v1/me", {"headers": user["headers"]}, "app"),
+        ("GET", "/api/v1/events", {}, "app"),
+        (
+            "POST",
+            "/api/v1/orders",
+            {"json": {"event_id": str(uuid.uuid4()), "quantity": 1}, "headers": user["headers"]},
+            "app",
+        ),
+    ]
+    for method, path, kwargs, pool in calls:
+        request_id = f"pool-{uuid.uuid4().hex}"
+        kwargs.setdefault("headers", {})
+        kwargs["headers"] = {**kwargs["headers"], "X-Request-ID": request_id}
+        answer = door.request(method, path, **kwargs)
+        assert answer.status_code < 500, (method, path, answer.text)
+        wait_until(
+            lambda rid=request_id: any(e["request_id"] == rid for e in door.access_log()), "not logged"
+        )
+        (entry,) = [e for e in door.access_log() if e["request_id"] == request_id]
+        assert entry["upstream"].endswith(f"/{pool}.sock"), (method, path, entry["upstream"])
+
+
+def test_without_nginx_it_says_so_and_serves_gunicorn_on_loopback_only(database_url):
+    # nginx "cannot be had": not found, and no apt-get on PATH to install it.
+    script = "import sys; from ticketing import frontdoor; frontdoor.find_nginx = lambda: None; sys.exit(frontdoor.main())"
+    folder = short_folder()
+    env = front_door_environment(database_url, folder, HOST="0.0.0.0", PATH=str(Path(sys.executable).parent))
+    log_path = folder / "frontdoor.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = FrontDoorServer(f"http://127.0.0.1:{env['PORT']}", process, log_path, folder, env)
+    try:
+        wait_until_ready(
+            process,
+            lambda: server.get("/healthz").status_code == 200,
+            "gunicorn alone",
+            log_path,
+            not_yet=(requests.ConnectionError, requests.Timeout),
+        )
+        assert server.get("/healthz").headers.get("Server", "").startswith("gunicorn")
+        output = log_path.read_text()
+        assert "nginx is not installed and there is no apt-get" in output
+        assert "WITHOUT the front door" in output
+        assert f"Listening at: http://127.0.0.1:{env['PORT']}" in output  # HOST=0.0.0.0 ignored
+    finally:
+        remove(server)
