@@ -177,7 +177,8 @@ def test_bad_front_door_settings_are_refused():
             raise AssertionError(f"{name}={bad!r} accepted")
 
 
-def test_make_run_stops_entirely_on_sigterm_to_its_process_group(database_url, nginx):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_make_run_stops_entirely_on_a_signal_to_its_process_group(database_url, nginx, signum):
     port = free_port()
     server = start_front_door(
         database_url, command=["make", "-s", "--no-print-directory", "run"], PORT=str(port)
@@ -186,9 +187,11 @@ def test_make_run_stops_entirely_on_sigterm_to_its_process_group(database_url, n
         assert server.get("/healthz").headers["Server"] == "nginx"
         members = group_processes(server.process.pid)
         assert len(members) >= 7  # make, the front door, nginx and its worker, 2 gunicorn masters, workers
-        server.signal_group(signal.SIGTERM)
+        server.signal_group(signum)  # a supervisor's SIGTERM, a terminal's Ctrl-C
         server.process.wait(SERVER_STOP_TIMEOUT)
-        wait_until(lambda: not group_processes(server.process.pid), "processes left running after SIGTERM")
+        wait_until(
+            lambda: not group_processes(server.process.pid), f"processes left running after {signum!r}"
+        )
         assert frontdoor.port_is_free("127.0.0.1", port)
         assert not (server.run_dir / "app.sock").exists()
     finally:
