@@ -4,6 +4,7 @@ with the repository's nginx configuration (deploy/nginx/)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import shutil
@@ -339,3 +340,24 @@ def test_without_nginx_it_says_so_and_serves_gunicorn_on_loopback_only(database_
         assert f"Listening at: http://127.0.0.1:{env['PORT']}" in output  # HOST=0.0.0.0 ignored
     finally:
         remove(server)
+
+
+def test_the_app_believes_the_scheme_nginx_saw(door, client, admin, make_event):
+    from tests.test_images import PNG
+
+    event = make_event()
+    # In process: one hop of X-Forwarded-Proto is trusted...
+    direct = client.post(
+        f"/api/v1/events/{event['id']}/image",
+        data={"image": (io.BytesIO(PNG), "poster.png", "image/png")},
+        headers={**admin["headers"], "X-Forwarded-Proto": "https"},
+    )
+    assert direct.status_code == 200 and direct.json["image_url"].startswith("https://")
+    # ...and through nginx, that hop is nginx's: a client's own claim is overwritten.
+    proxied = door.post(
+        f"/api/v1/events/{event['id']}/image",
+        files={"image": ("poster.png", PNG, "image/png")},
+        headers={**admin["headers"], "X-Forwarded-Proto": "https"},
+    )
+    assert proxied.status_code == 200, proxied.text
+    assert proxied.json()["image_url"].startswith(f"http://127.0.0.1:{door.port}/api/v1/images/")
