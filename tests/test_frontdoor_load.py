@@ -78,6 +78,7 @@ def test_a_thousand_trickling_clients_cost_purchases_nothing(front_door, make_ev
         finally:
             stop.set()
             trickler.join(WAIT_TIMEOUT)
+        print(f"trickling: healthz and purchases max {max(timings) * 1000:.0f} ms")
         assert max(timings) < 1.0, timings
     finally:
         for conn in stalled:
@@ -119,6 +120,11 @@ def test_sixty_logins_at_bcrypt_cost_12_leave_purchases_fast(front_door, make_ev
     done.set()
     buyer_thread.join(WAIT_TIMEOUT)
 
+    print(
+        f"bulkhead: logins {sum(1 for entry in logins if entry[0] == 401)} served, {sum(1 for entry in logins if entry[0] == 503)} refused, "
+        f"slowest {max(entry[2] for entry in logins):.2f} s; purchases {len(purchases)}, "
+        f"median {statistics.median(purchases) * 1000:.0f} ms, max {max(purchases) * 1000:.0f} ms"
+    )
     assert len(logins) == 60, "a login hung"
     statuses = {status for status, _, _ in logins}
     assert statuses <= {401, 503}, statuses
