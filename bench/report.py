@@ -66,6 +66,9 @@ def assemble(
         "queue_join": queue_run,
         "ratios": {
             "queue_joins_over_api_purchases": ratio(queue_run["joins_per_s"], api["purchases_per_s"]),
+            "front_door_over_api": ratio(
+                api_runs.get("front-door", {}).get("purchases_per_s"), api["purchases_per_s"]
+            ),
             "api_over_purchase_sql": ratio(api["purchases_per_s"], a["tps"]),
             "api_over_textbook": ratio(api["purchases_per_s"], b["tps"]),
         },
@@ -104,7 +107,7 @@ def print_summary(r: dict) -> None:
         f" DB_POOL_SIZE {s['pool_size']} -> DB concurrency {s['db_concurrency']};"
         f" wrk -t{s['wrk_threads']} -c{s['connections']} -d{s['duration']}s, {s['users']} users",
         f"API          {api['purchases_per_s']:.0f} purchases/s ({api['new_orders']} orders in"
-        f" {s['duration']} s), {api['requests_per_s']} requests/s",
+        f" {s['duration']} s), {api['requests_per_s']} requests/s, straight to gunicorn",
         f"latency      p50 {api.get('p50_ms')} ms, p90 {api.get('p90_ms')} ms, p99 {api.get('p99_ms')} ms"
         " (wrk is closed-loop: tail latency hides coordinated omission)",
         f"statuses     wrk: 201={api['status_201']} 409={api['status_409']} other={api['status_other']}"
@@ -139,6 +142,8 @@ def print_summary(r: dict) -> None:
         f"join verdict {join_verdict(r)}",
         f"pgbench (a)  sql/orders/purchase.sql: {pgbench_line(a, s['db_concurrency'])}",
         f"pgbench (b)  bench/textbook.sql:      {pgbench_line(b, s['db_concurrency'])}",
+        f"front door   through nginx = {r['ratios']['front_door_over_api']} x straight to gunicorn"
+        " (same run, same settings)",
         f"ratios       API/(a) = {r['ratios']['api_over_purchase_sql']},"
         f" API/(b) = {r['ratios']['api_over_textbook']}",
         f"result       {r['result_file']}",

@@ -1,8 +1,9 @@
 """The purchase benchmark: `make bench` (flags: BENCH_ARGS="--duration 20 --connections 64").
 
 1. a fresh `ticketing_bench` database (embedded server, or `<DATABASE_URL db>_bench`), migrated;
-2. the API under gunicorn with production settings (WEB_CONCURRENCY, DB_POOL_SIZE,
-   GUNICORN_WORKER_CLASS and GUNICORN_THREADS pass through from the environment);
+2. the API with production settings (WEB_CONCURRENCY, DB_POOL_SIZE, GUNICORN_WORKER_CLASS
+   and GUNICORN_THREADS pass through from the environment), straight under gunicorn, and
+   behind the front door (nginx in front of the gunicorn pools, as `make run` serves it);
 3. one hot event and N users inserted by SQL, their tokens minted directly;
 4. wrk: 3 s warm-up, then the measured run of POST /api/v1/orders;
 5. the oversell check from the database; then wrk joining a waiting room (bench/queue.py),
@@ -25,21 +26,28 @@ from functools import partial
 
 from bench import OUT_DIR, database, oversell, pgbench, queue, report, seed, server, wrk
 from bench import webhooks as bench_webhooks
+from ticketing import frontdoor
 
-# One gunicorn per entry: its environment overrides, then its (label, extra wrk headers) runs.
-# First the API as configured (the expiry sweep runs, nothing is due yet), without and with
-# a unique Idempotency-Key per request; then the sweep's cost: no sweep at all, against
-# holds of 2 s expiring all through the run (every worker sweeping every EXPIRY_SWEEP_MS
-# while buyers buy); and an endpoint subscribed to order.created (every purchase records an
-# event in its statement, and the workers deliver them while buyers buy).
-WEBHOOK_RUN = (bench_webhooks.ENV, [("api-webhook-order-created", None)])
+# One server per entry: how it runs (gunicorn alone, or the front door), its environment
+# overrides, then its (label, extra wrk headers) runs. First the API straight under
+# gunicorn as configured (the expiry sweep runs, nothing is due yet), then the same through
+# the front door (nginx) for the proxy's cost, then with a unique Idempotency-Key per
+# request; then the sweep's cost: no sweep at all, against holds of 2 s expiring all
+# through the run (every worker sweeping every EXPIRY_SWEEP_MS while buyers buy); and an
+# endpoint subscribed to order.created (every purchase records an event in its statement,
+# and the workers deliver them while buyers buy).
+WEBHOOK_RUN = (server.running, bench_webhooks.ENV, [("api-webhook-order-created", None)])
 API_RUNS = [
-    ({}, [("api", None), ("api-idempotency-keys", {"Idempotency-Key": wrk.UNIQUE})]),
-    ({"EXPIRY_SWEEP_MS": "0"}, [("api-no-sweep", None)]),
-    ({"ORDER_HOLD_SECONDS": "2"}, [("api-holds-expiring", None)]),
+    (server.running, {}, [("api", None)]),
+    # Every request admitted, as in the direct run: the cost of the proxy alone (with the
+    # default APP_MAX_CONNS, wrk's 64 connections would get 503s for the excess, by design).
+    (server.running_front_door, {"APP_MAX_CONNS": "1024"}, [("front-door", None)]),
+    (server.running, {}, [("api-idempotency-keys", {"Idempotency-Key": wrk.UNIQUE})]),
+    (server.running, {"EXPIRY_SWEEP_MS": "0"}, [("api-no-sweep", None)]),
+    (server.running, {"ORDER_HOLD_SECONDS": "2"}, [("api-holds-expiring", None)]),
     WEBHOOK_RUN,
 ]
-QUICK_API_RUNS = [({}, [("api", None)]), WEBHOOK_RUN]
+QUICK_API_RUNS = [*API_RUNS[:2], WEBHOOK_RUN]
 
 
 def parse_args(argv) -> argparse.Namespace:
@@ -53,16 +61,18 @@ def parse_args(argv) -> argparse.Namespace:
         "--joiners", type=int, default=20000, help="fresh users joining the waiting room (20000)"
     )
     parser.add_argument(
-        "--quick", action="store_true", help="only the plain API run, the webhook run and pgbench (no keys, no sweep runs)"
+        "--quick",
+        action="store_true",
+        help="only the API direct and through the front door, the webhook run and pgbench (no keys, no sweep runs)",
     )
     return parser.parse_args(argv)
 
 
-def measure(env, conn, tokens, admin_id, opts, runs) -> dict:
-    """Start gunicorn with `env`, then for each (label, extra_headers) warm up and measure
-    POST /api/v1/orders on a fresh hot event, with the oversell check of that event."""
+def measure(running, env, conn, tokens, admin_id, opts, runs) -> dict:
+    """Start the API with `running(env)`, then for each (label, extra_headers) warm up and
+    measure POST /api/v1/orders on a fresh hot event, with the oversell check of that event."""
     results = {}
-    with server.running(env) as (base_url, log_path):
+    with running(env) as (base_url, log_path):
         for label, headers in runs:
             event = seed.create_hot_event(conn, admin_id, f"Bench hot event ({label})")
             drive = partial(
@@ -106,6 +116,8 @@ def main(argv=None) -> int:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     wrk.ensure_installed()
+    if frontdoor.ensure_nginx() is None:
+        raise SystemExit("the front door's run needs nginx (apt-get install nginx)")
 
     url, pgbench_path = database.bench_target()
     print(f"fresh benchmark database {database.redact(url)}", flush=True)
@@ -124,8 +136,8 @@ def main(argv=None) -> int:
     tokens = seed.mint_tokens(user_ids, jwt_secret)
 
     api_runs = {}
-    for overrides, runs in QUICK_API_RUNS if opts.quick else API_RUNS:
-        api_runs.update(measure({**env, **overrides}, conn, tokens, admin_id, opts, runs))
+    for running, overrides, runs in QUICK_API_RUNS if opts.quick else API_RUNS:
+        api_runs.update(measure(running, {**env, **overrides}, conn, tokens, admin_id, opts, runs))
 
     queue_run = queue.measure(
         env, conn, admin_id=admin_id, jwt_secret=jwt_secret, opts=opts, joiners=opts.joiners

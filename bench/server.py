@@ -1,5 +1,7 @@
-"""Step 2: the API under gunicorn with production settings (WEB_CONCURRENCY, DB_POOL_SIZE,
-GUNICORN_WORKER_CLASS and GUNICORN_THREADS pass through from the environment)."""
+"""Step 2: the API with production settings (WEB_CONCURRENCY, DB_POOL_SIZE,
+GUNICORN_WORKER_CLASS and GUNICORN_THREADS pass through from the environment): straight
+under gunicorn, or behind the front door (`python -m ticketing.frontdoor`, what `make run`
+serves: nginx in front of the gunicorn pools, docs/deployment.md)."""
 
 import base64
 import json
@@ -82,19 +84,48 @@ def running(env: dict) -> Iterator[tuple[str, Path]]:
         stop(proc)
 
 
-def start(env: dict, log_path: Path, err_path: Path, base_url: str) -> subprocess.Popen:
+@contextmanager
+def running_front_door(env: dict) -> Iterator[tuple[str, Path]]:
+    """The front door with `env` (rate limits off: wrk is one address), answering /healthz
+    through nginx: its base URL and the app's JSON request log."""
+    log_path = OUT_DIR / "frontdoor.log"
+    err_path = OUT_DIR / "frontdoor.err"
+    log_path.write_bytes(b"")
+    err_path.write_bytes(b"")
+    env = {**env, "RATE_LIMITS": "off", "DEV_DATA_DIR": str(OUT_DIR / "frontdoor")}
+    base_url = f"http://127.0.0.1:{env['PORT']}"
+    proc = start(env, log_path, err_path, base_url, FRONT_DOOR, new_session=True)
+    try:
+        print(
+            f"front door up on {base_url} (nginx -> gunicorn; request log {log_path.relative_to(REPO_ROOT)})"
+        )
+        yield base_url, log_path
+    finally:
+        stop(proc)
+
+
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+FRONT_DOOR = [sys.executable, "-m", "ticketing.frontdoor"]
+
+
+def start(
+    env: dict, log_path: Path, err_path: Path, base_url: str, command=None, new_session=False
+) -> subprocess.Popen:
     with open(log_path, "ab") as log, open(err_path, "ab") as err:  # O_APPEND: many workers
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            command or GUNICORN,
             cwd=REPO_ROOT,
             env=env,
             stdout=log,
             stderr=err,
+            start_new_session=new_session,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {proc.returncode}:\n{err_path.read_text()[-3000:]}")
+            raise SystemExit(
+                f"{command or GUNICORN} exited with {proc.returncode}:\n{err_path.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
                 if response.status == 200:
@@ -103,12 +134,12 @@ def start(env: dict, log_path: Path, err_path: Path, base_url: str) -> subproces
             pass
         time.sleep(0.2)
     stop(proc)
-    raise SystemExit(f"gunicorn did not answer /healthz within {START_TIMEOUT_S} s; see {err_path}")
+    raise SystemExit(f"the API did not answer /healthz within {START_TIMEOUT_S} s; see {err_path}")
 
 
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)  # the front door stops nginx and its pools itself
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -4,17 +4,32 @@ with the repository's nginx configuration (deploy/nginx/)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import time
+import uuid
+from pathlib import Path
 
 import pytest
+import requests
 
-from tests.support.frontdoor import Connection, group_processes, remove, short_folder, start_front_door
-from tests.support.servers import free_port
+from tests.support import ROOT
+from tests.support.frontdoor import (
+    Connection,
+    FrontDoorServer,
+    front_door_environment,
+    group_processes,
+    remove,
+    short_folder,
+    start_front_door,
+)
+from tests.support.servers import free_port, wait_until_ready
 from tests.support.timeouts import SERVER_STOP_TIMEOUT, wait_until
 from ticketing import frontdoor
 
@@ -65,7 +80,10 @@ def test_request_id_travels_through_nginx_into_the_log_and_back(door):
             lambda rid=request_id: any(line["request_id"] == rid for line in server.log_lines()),
             f"{request_id} not in the app's log",
         )
-        assert any(line["request_id"] == request_id for line in server.access_log())
+        wait_until(  # nginx logs a request after it has answered it
+            lambda rid=request_id: any(line["request_id"] == rid for line in server.access_log()),
+            f"{request_id} not in nginx's access log",
+        )
 
 
 def test_the_app_trusts_exactly_one_forwarding_hop(door, client, capsys):
@@ -163,7 +181,10 @@ def test_bad_front_door_settings_are_refused():
             raise AssertionError(f"{name}={bad!r} accepted")
 
 
-def test_make_run_stops_entirely_on_sigterm_to_its_process_group(database_url, owner_database_url, nginx):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_make_run_stops_entirely_on_a_signal_to_its_process_group(
+    database_url, owner_database_url, nginx, signum
+):
     port = free_port()
     server = start_front_door(
         database_url,
@@ -175,9 +196,11 @@ def test_make_run_stops_entirely_on_sigterm_to_its_process_group(database_url, o
         assert server.get("/healthz").headers["Server"] == "nginx"
         members = group_processes(server.process.pid)
         assert len(members) >= 7  # make, the front door, nginx and its worker, 2 gunicorn masters, workers
-        server.signal_group(signal.SIGTERM)
+        server.signal_group(signum)  # a supervisor's SIGTERM, a terminal's Ctrl-C
         server.process.wait(SERVER_STOP_TIMEOUT)
-        wait_until(lambda: not group_processes(server.process.pid), "processes left running after SIGTERM")
+        wait_until(
+            lambda: not group_processes(server.process.pid), f"processes left running after {signum!r}"
+        )
         assert frontdoor.port_is_free("127.0.0.1", port)
         assert not (server.run_dir / "app.sock").exists()
     finally:
@@ -199,3 +222,150 @@ def test_two_front_doors_run_side_by_side_from_one_checkout(database_url, nginx)
             if server is not None:
                 remove(server)
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_compose_renders_the_same_templates_with_the_same_defaults():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    nginx = services["nginx"]
+    env = nginx["environment"]
+    assert "./deploy/nginx:/etc/nginx/templates:ro" in nginx["volumes"]
+    assert env["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"  # nginx.conf is ours too
+    for name, setting in frontdoor.SETTINGS.items():
+        assert env[name] == f"${{{name}:-{setting.default}}}", name
+    placeholders = set()
+    for name in frontdoor.TEMPLATES:
+        placeholders |= set(frontdoor._PLACEHOLDER.findall((frontdoor.NGINX_DIR / name).read_text()))
+    assert sorted(placeholders - set(env)) == []
+    # nginx is the one public listener.
+    assert [name for name, service in services.items() if "ports" in service] == ["nginx"]
+    assert env["APP_UPSTREAM"] == "api:8080" and env["AUTH_UPSTREAM"] == "auth:8080"
+
+
+def test_tls_terminates_at_nginx_with_hsts(front_door, tmp_path):
+    certs = tmp_path / "tls"
+    certs.mkdir()
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(certs / "tls.key"),
+            "-out",
+            str(certs / "tls.crt"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    tls_port = free_port()
+    server = front_door(TLS_CERT_DIR=str(certs), TLS_PORT=str(tls_port))
+
+    secure = requests.get(f"https://127.0.0.1:{tls_port}/healthz", verify=str(certs / "tls.crt"), timeout=10)
+    refused = requests.get(
+        f"https://127.0.0.1:{tls_port}/" + "a" * 20_000, verify=str(certs / "tls.crt"), timeout=10
+    )
+    plain = server.get("/healthz")
+
+    assert secure.status_code == 200 and secure.headers["Server"] == "nginx"
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert refused.status_code == 414 and "Strict-Transport-Security" in refused.headers
+    assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_bcrypt_paths_go_to_the_auth_pool_and_the_rest_to_the_app_pool(door, users):
+    user = users.create()
+    calls = [
+        ("POST", "/api/v1/login", {"json": {"email": user["email"], "password": user["password"]}}, "auth"),
+        (
+            "POST",
+            "/api/v1/signup",
+            {"json": {"name": "A", "email": "pool@example.com", "password": "x" * 12}},
+            "auth",
+        ),
+        ("PATCH", "/api/v1/me", {"json": {"name": "Renamed"}, "headers": user["headers"]}, "auth"),
+        ("GET", "/api/v1/me", {"headers": user["headers"]}, "app"),
+        ("GET", "/api/v1/events", {}, "app"),
+        (
+            "POST",
+            "/api/v1/orders",
+            {"json": {"event_id": str(uuid.uuid4()), "quantity": 1}, "headers": user["headers"]},
+            "app",
+        ),
+    ]
+    for method, path, kwargs, pool in calls:
+        request_id = f"pool-{uuid.uuid4().hex}"
+        kwargs.setdefault("headers", {})
+        kwargs["headers"] = {**kwargs["headers"], "X-Request-ID": request_id}
+        answer = door.request(method, path, **kwargs)
+        assert answer.status_code < 500, (method, path, answer.text)
+        wait_until(
+            lambda rid=request_id: any(e["request_id"] == rid for e in door.access_log()), "not logged"
+        )
+        (entry,) = [e for e in door.access_log() if e["request_id"] == request_id]
+        assert entry["upstream"].endswith(f"/{pool}.sock"), (method, path, entry["upstream"])
+
+
+def test_without_nginx_it_says_so_and_serves_gunicorn_on_loopback_only(database_url):
+    # nginx "cannot be had": not found, and no apt-get on PATH to install it.
+    script = "import sys; from ticketing import frontdoor; frontdoor.find_nginx = lambda: None; sys.exit(frontdoor.main())"
+    folder = short_folder()
+    env = front_door_environment(database_url, folder, HOST="0.0.0.0", PATH=str(Path(sys.executable).parent))
+    log_path = folder / "frontdoor.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = FrontDoorServer(f"http://127.0.0.1:{env['PORT']}", process, log_path, folder, env)
+    try:
+        wait_until_ready(
+            process,
+            lambda: server.get("/healthz").status_code == 200,
+            "gunicorn alone",
+            log_path,
+            not_yet=(requests.ConnectionError, requests.Timeout),
+        )
+        assert server.get("/healthz").headers.get("Server", "").startswith("gunicorn")
+        output = log_path.read_text()
+        assert "nginx is not installed and there is no apt-get" in output
+        assert "WITHOUT the front door" in output
+        assert f"Listening at: http://127.0.0.1:{env['PORT']}" in output  # HOST=0.0.0.0 ignored
+    finally:
+        remove(server)
+
+
+def test_the_app_believes_the_scheme_nginx_saw(door, client, admin, make_event):
+    from tests.test_images import PNG
+
+    event = make_event()
+    # In process: one hop of X-Forwarded-Proto is trusted...
+    direct = client.post(
+        f"/api/v1/events/{event['id']}/image",
+        data={"image": (io.BytesIO(PNG), "poster.png", "image/png")},
+        headers={**admin["headers"], "X-Forwarded-Proto": "https"},
+    )
+    assert direct.status_code == 200 and direct.json["image_url"].startswith("https://")
+    # ...and through nginx, that hop is nginx's: a client's own claim is overwritten.
+    proxied = door.post(
+        f"/api/v1/events/{event['id']}/image",
+        files={"image": ("poster.png", PNG, "image/png")},
+        headers={**admin["headers"], "X-Forwarded-Proto": "https"},
+    )
+    assert proxied.status_code == 200, proxied.text
+    assert proxied.json()["image_url"].startswith(f"http://127.0.0.1:{door.port}/api/v1/images/")

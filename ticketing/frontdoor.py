@@ -54,14 +54,14 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     "RATE_LIMITS": Setting("on", r"(?i)on|off", "every rate limit on or off (the app reads it too)"),
     "RATE_LIMIT_LOGIN_PER_MINUTE": Setting("10", r"[1-9][0-9]{0,5}", "logins per client IP"),
-    "RATE_LIMIT_LOGIN_BURST": Setting("20", r"[0-9]{1,6}", "logins per client IP beyond the rate"),
+    "RATE_LIMIT_LOGIN_BURST": Setting("20", r"[1-9][0-9]{0,5}", "logins per client IP beyond the rate"),
     "RATE_LIMIT_SIGNUP_PER_MINUTE": Setting("5", r"[1-9][0-9]{0,5}", "signups per client IP"),
-    "RATE_LIMIT_SIGNUP_BURST": Setting("10", r"[0-9]{1,6}", "signups per client IP beyond the rate"),
+    "RATE_LIMIT_SIGNUP_BURST": Setting("10", r"[1-9][0-9]{0,5}", "signups per client IP beyond the rate"),
     "RATE_LIMIT_ORDERS_PER_SECOND": Setting("5", r"[1-9][0-9]{0,5}", "POST /orders per user"),
-    "RATE_LIMIT_ORDERS_BURST": Setting("10", r"[0-9]{1,6}", "POST /orders per user beyond the rate"),
-    "APP_MAX_CONNS": Setting("64", r"[1-9][0-9]{0,4}", "requests in flight in the app pool; beyond: 503"),
+    "RATE_LIMIT_ORDERS_BURST": Setting("10", r"[1-9][0-9]{0,5}", "POST /orders per user beyond the rate"),
+    "APP_MAX_CONNS": Setting("16", r"[1-9][0-9]{0,4}", "requests in flight in the app pool; beyond: 503"),
     "AUTH_MAX_CONNS": Setting("4", r"[1-9][0-9]{0,4}", "requests in flight in the auth pool; beyond: 503"),
-    "OVERLOAD_RETRY_AFTER": Setting("1", r"[1-9][0-9]{0,3}", "Retry-After (s) of the front door's 503"),
+    "OVERLOAD_RETRY_AFTER": Setting("2", r"[1-9][0-9]{0,3}", "Retry-After (s) of the front door's 503"),
     "NGINX_CLIENT_TIMEOUT": Setting(
         "10s", r"[1-9][0-9]{0,3}(ms|s)?", "longest pause in a client's header or body"
     ),

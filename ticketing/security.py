@@ -70,6 +70,8 @@ def check_password(password: str, password_hash: str | None, rounds: int) -> boo
 def issue_token(user_id, role: str, secret: str, ttl: int, now: int | None = None, version: int = 0) -> str:
     """`version` is the account's token_version now: a later password change revokes the token."""
     now = int(time.time()) if now is None else now
+    # `sub` first: nginx keys the per-user purchase rate limit on the payload's first 60
+    # base64url characters, {"sub":"<uuid>", (deploy/nginx/ticketing.conf.template).
     claims = {"sub": str(user_id), "role": role, "ver": version, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 

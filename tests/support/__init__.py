@@ -2,6 +2,7 @@
 
 - timeouts: how long any test waits, and `wait_until`
 - servers: free ports, the gunicorn command line, starting and stopping live servers
+- frontdoor: the front door (nginx + gunicorn pools, as `make run`), a raw HTTP/1.1 client
 - concurrency: `run_together` / `rush`, threads released at the same instant
 - books: `remaining`, `assert_books_balance`
 - problems: checks of problem+json answers
