@@ -63,7 +63,7 @@ def parse_args(argv) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="only the API direct and through the front door, the webhook run and pgbench (no keys, no sweep runs)",
+        help="only the API direct, through the front door and with a webhook endpoint, and pgbench",
     )
     return parser.parse_args(argv)
 
