@@ -32,14 +32,19 @@ def test_observability_profile_runs_prometheus_and_grafana_on_the_provisioned_fi
         assert "profiles" not in services[name], name  # `docker compose up` is unchanged
 
 
-def test_prometheus_scrapes_the_api_metrics_port_which_is_not_published():
-    api = compose()["services"]["api"]
-    port = api["environment"]["METRICS_PORT"]
-    assert api["environment"]["METRICS_HOST"] == "0.0.0.0"
-    assert all(port not in published for published in api["ports"])
+def test_prometheus_scrapes_both_pools_metrics_ports_which_are_not_published():
+    services = compose()["services"]
+    targets = []
+    for name in ("api", "auth"):
+        pool = services[name]
+        port = pool["environment"]["METRICS_PORT"]
+        assert pool["environment"]["METRICS_HOST"] == "0.0.0.0"
+        assert "ports" not in pool  # nginx is the one published service
+        assert all(port not in published for published in services["nginx"]["ports"])
+        targets.append(f"{name}:{port}")
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     (job,) = config["scrape_configs"]
-    assert job["static_configs"][0]["targets"] == [f"api:{port}"]
+    assert job["static_configs"][0]["targets"] == targets
 
 
 def test_the_dashboard_uses_the_provisioned_data_source():

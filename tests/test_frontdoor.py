@@ -30,8 +30,9 @@ from tests.support.frontdoor import (
     start_front_door,
 )
 from tests.support.servers import free_port, wait_until_ready
-from tests.support.timeouts import SERVER_STOP_TIMEOUT, wait_until
+from tests.support.timeouts import REQUEST_TIMEOUT, SERVER_STOP_TIMEOUT, wait_until
 from ticketing import frontdoor
+from ticketing.config import default_metrics_port
 
 PROBLEM = "application/problem+json"
 
@@ -369,3 +370,17 @@ def test_the_app_believes_the_scheme_nginx_saw(door, client, admin, make_event):
     )
     assert proxied.status_code == 200, proxied.text
     assert proxied.json()["image_url"].startswith(f"http://127.0.0.1:{door.port}/api/v1/images/")
+
+
+def test_metrics_are_never_served_through_the_front_door(door):
+    """The pools serve /metrics on their own listeners (METRICS_PORT, + 1 for the auth pool),
+    never on the public port: through nginx it is a plain 404."""
+    response = door.get("/metrics")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == PROBLEM
+    assert "http_requests_total" not in response.text
+    base = default_metrics_port(door.port)
+    if base:  # PORT + 1000 fits below 65536 (else metrics are off by default)
+        for port in (base, base + 1):  # the app pool, the auth pool
+            served = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=REQUEST_TIMEOUT)
+            assert served.status_code == 200 and "ticketing_tickets_sold_total" in served.text

@@ -247,3 +247,34 @@ def test_expired_holds_and_database_outages_are_counted(app, make_app, client, m
     offline = make_app(database_url=UNREACHABLE_DATABASE_URL).test_client()
     assert offline.get("/api/v1/events").status_code == 503
     assert _counted(connect) - down_before == 1
+
+
+def test_waiting_room_joins_admissions_and_gauges(gunicorn, users):
+    server = gunicorn(EXPIRY_SWEEP_MS="0", QUEUE_ADMIT_MS="200")
+    admin = users.create(role="admin")
+    created = requests.post(
+        server("/api/v1/events"),
+        json={**EVENT, "capacity": 2, "queue": {"admit_per_minute": 60}},
+        headers=admin["headers"],
+        timeout=REQUEST_TIMEOUT,
+    )
+    assert created.status_code == 201
+    join = f"/api/v1/events/{created.json()['id']}/queue"
+    buyers = users.many_headers(5)
+    assert [server.post(join, headers=headers).status_code for headers in buyers] == [201] * 5
+    assert server.post(join, headers=buyers[0]).status_code == 200  # the same entry again
+
+    # 2 tickets: never more passes out than tickets left, so 2 admitted and 3 still waiting
+    # (the gauges are read every few seconds, the counters flushed every second)
+    def settled():
+        samples = scrape(server)
+        return (
+            value(samples, "ticketing_queue_admitted_total") == 2
+            and value(samples, "ticketing_queue_passes_out") == 2
+            and value(samples, "ticketing_queue_waiting") == 3
+        )
+
+    wait_until(settled, "the queue metrics never showed 2 admitted and 3 waiting")
+    samples = scrape(server)
+    assert value(samples, "ticketing_queue_joins_total", result="new") == 5
+    assert value(samples, "ticketing_queue_joins_total", result="existing") == 1

@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
 
 log = logging.getLogger("ticketing.metrics")
 
@@ -52,8 +52,8 @@ HTTP_DURATION = Histogram(
 )
 PURCHASES = Counter(
     "ticketing_purchases",
-    "POST /orders attempts by outcome: created, replayed, sold_out, limit, closed, not_found,"
-    " unauthorized, invalid, unavailable, error",
+    "POST /orders attempts by outcome: created, replayed, sold_out, limit, queue_pass, not_on_sale,"
+    " closed, not_found, unauthorized, invalid, unavailable, error",
     ["outcome"],
 )
 TICKETS_SOLD = Counter("ticketing_tickets_sold", "Tickets sold (held by a new PENDING order)")
@@ -77,6 +77,25 @@ WEBHOOK_DELIVERIES = Counter(
     ["result"],
 )
 
+QUEUE_JOINS = Counter(
+    "ticketing_queue_joins",
+    "Waiting-room joins by result: new (a new entry), existing (the caller's live entry again)",
+    ["result"],
+)
+QUEUE_ADMITTED = Counter("ticketing_queue_admitted", "Waiting-room entries admitted (given a pass)")
+# Read from the database by the admission sweep every QUEUE_GAUGE_SECONDS (the newest
+# reading of any live worker counts): over every open waiting room.
+QUEUE_WAITING = Gauge(
+    "ticketing_queue_waiting",
+    "Entries waiting in open waiting rooms (sold-out ones included)",
+    multiprocess_mode="livemostrecent",
+)
+QUEUE_PASSES = Gauge(
+    "ticketing_queue_passes_out",
+    "Admitted entries holding an unused, unexpired pass",
+    multiprocess_mode="livemostrecent",
+)
+QUEUE_GAUGE_SECONDS = 5.0
 
 FLUSH_SECONDS = 1.0
 
@@ -184,6 +203,8 @@ _purchase_children = {
         "replayed",
         "sold_out",
         "limit",
+        "queue_pass",
+        "not_on_sale",
         "closed",
         "not_found",
         "unauthorized",

@@ -67,10 +67,21 @@ PANELS = [
         [("{{result}}", f"sum by (result) (rate(ticketing_webhook_deliveries_total[{RATE}]))")],
     ),
     (
-        # The waiting room's gauges (ticketing_queue_*) show here once the service has one.
-        "Waiting room (queue gauges)",
+        # Gauges: the newest reading of any live worker, the same number in each, so max.
+        "Waiting room: entries waiting, passes out",
         "short",
-        [("{{__name__}}", 'sum by (__name__) ({__name__=~"ticketing_queue_.*"})')],
+        [
+            ("waiting", "max(ticketing_queue_waiting)"),
+            ("passes out", "max(ticketing_queue_passes_out)"),
+        ],
+    ),
+    (
+        "Waiting room: joins and admissions per second",
+        "ops",
+        [
+            ("joins ({{result}})", f"sum by (result) (rate(ticketing_queue_joins_total[{RATE}]))"),
+            ("admitted", f"sum(rate(ticketing_queue_admitted_total[{RATE}]))"),
+        ],
     ),
 ]
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 
+from ticketing import metrics
 from ticketing.queue import repository
 
 log = logging.getLogger("ticketing.queue")
@@ -15,7 +17,17 @@ log = logging.getLogger("ticketing.queue")
 
 def admit_due() -> int:
     """Admit whoever is due now, in every waiting room; needs an app context."""
-    return repository.admit()
+    admitted = repository.admit()
+    if admitted:
+        metrics.count(metrics.QUEUE_ADMITTED, admitted)
+    return admitted
+
+
+def refresh_gauges() -> None:
+    """Read the open waiting rooms' totals into the queue gauges; needs an app context."""
+    totals = repository.gauges()
+    metrics.QUEUE_WAITING.set(totals["waiting"])
+    metrics.QUEUE_PASSES.set(totals["passes_out"])
 
 
 def start_admitter(app, stop: threading.Event | None = None) -> threading.Thread | None:
@@ -26,6 +38,7 @@ def start_admitter(app, stop: threading.Event | None = None) -> threading.Thread
         return None
 
     def run():
+        gauges_due = 0.0
         # jitter, so the workers' sweeps spread out instead of colliding
         while not stop.wait(interval * random.uniform(0.5, 1.0)):
             try:
@@ -33,6 +46,9 @@ def start_admitter(app, stop: threading.Event | None = None) -> threading.Thread
                     admitted = admit_due()
                     if admitted:
                         log.debug("admitted %d queue entries", admitted)
+                    if time.monotonic() >= gauges_due:
+                        gauges_due = time.monotonic() + metrics.QUEUE_GAUGE_SECONDS
+                        refresh_gauges()
             except Exception:  # the database may be down; the next sweep tries again
                 log.warning("queue admission failed; retrying", exc_info=True)
 

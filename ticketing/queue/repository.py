@@ -4,6 +4,7 @@ JOIN = sql.load("queue/join", prepare=True)
 ENTRY = sql.load("queue/entry", prepare=True)
 STATS = sql.load("queue/stats")
 ADMIT = sql.load("queue/admit")
+GAUGES = sql.load("queue/gauges")
 
 
 def join(*, event_id, user_id, token_version: int) -> dict:
@@ -28,3 +29,8 @@ def stats(*, event_id) -> dict:
 def admit() -> int:
     """Admit whoever is due in every open waiting room; how many were admitted."""
     return db.current().one(ADMIT)["admitted"]
+
+
+def gauges() -> dict:
+    """{waiting, passes_out} over every open waiting room (the metrics' queue gauges)."""
+    return db.current().one(GAUGES)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from ticketing import security
+from ticketing import metrics, security
 from ticketing.attempts import act_then_explain
 from ticketing.errors import EVENT_CLOSED, NO_QUEUE, ApiError, NotFound, ServiceUnavailable
 from ticketing.queue import repository
@@ -44,6 +44,7 @@ def join(principal: Principal, event_id) -> tuple[dict, bool]:
         ),
     )
     joined["retry_after"] = retry_after(joined)
+    metrics.count(metrics.QUEUE_JOINS.labels("new" if joined["created"] else "existing"))
     return joined, joined["created"]
 
 
