@@ -240,8 +240,14 @@ def test_compose_renders_the_same_templates_with_the_same_defaults():
     for name in frontdoor.TEMPLATES:
         placeholders |= set(frontdoor._PLACEHOLDER.findall((frontdoor.NGINX_DIR / name).read_text()))
     assert sorted(placeholders - set(env)) == []
-    # nginx is the one public listener.
-    assert [name for name, service in services.items() if "ports" in service] == ["nginx"]
+    # nginx is the one public listener (the observability profile's tools publish on loopback only).
+    published = {name: service["ports"] for name, service in services.items() if "ports" in service}
+    assert [
+        name for name, service in services.items() if "ports" in service and "profiles" not in service
+    ] == ["nginx"]
+    assert all(
+        port.startswith("127.0.0.1:") for name in ("prometheus", "grafana") for port in published[name]
+    )
     assert env["APP_UPSTREAM"] == "api:8080" and env["AUTH_UPSTREAM"] == "auth:8080"
 
 

@@ -24,6 +24,7 @@ from ticketing.events.schemas import EventOut
 from ticketing.orders import repository as orders
 from ticketing.orders.schemas import OrderOut
 from ticketing.outbox import repository, targets
+from ticketing.tickets import codes
 from ticketing.tickets import repository as tickets
 from ticketing.tickets.schemas import TicketOut
 
@@ -75,6 +76,8 @@ def order_data(row: dict) -> dict:
                 "price": f"{Decimal(t['price']):.2f}",
                 "status": t["status"],
                 "checked_in_at": _time(t["checked_in_at"]),
+                "holder_id": str(t["holder_id"]),
+                "code": codes.shown_to(codes.ORGANISER, t, row["status"])["code"],
             }
             for t in tickets
         ],
@@ -95,7 +98,9 @@ def _data(rows: list[dict]) -> list[dict]:
             row["data"] = by_id.get(subject)
         elif row["type"].startswith("ticket."):
             ticket = tickets.get(ticket_id=subject)
-            row["data"] = ticket and TICKET_OUT.dump(ticket)
+            row["data"] = ticket and TICKET_OUT.dump(
+                codes.shown_to(codes.ORGANISER, ticket, ticket["order_status"])
+            )
         else:
             event = events.get(event_id=subject)
             row["data"] = event and EVENT_OUT.dump(event)
