@@ -7,6 +7,7 @@
 - problems: checks of problem+json answers
 - samples: test secrets, a valid event and signup body
 - api: calls to the API several test files make (login)
+- pooler: PgBouncer (transaction pooling) in front of the test database
 """
 
 from pathlib import Path
