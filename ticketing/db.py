@@ -39,6 +39,10 @@ psycopg2.extensions.register_adapter(uuid.UUID, psycopg2.extras.UUID_adapter)
 UNAVAILABLE = (
     psycopg2.OperationalError,  # also covers QueryCanceled (statement_timeout), LockNotAvailable
     psycopg2.InterfaceError,  # connection already closed
+    # A write reached a standby: during a failover, a connection still on the old primary
+    # that came back as a standby (make cluster routes only to the primary; this is the
+    # belt to those braces). The connection is dropped, the client retries.
+    psycopg2.errors.ReadOnlySqlTransaction,
 )
 
 
