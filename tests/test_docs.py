@@ -46,5 +46,5 @@ def test_every_cluster_setting_is_in_the_readme_with_its_default():
     settings = re.findall(r'_int\(env, "([A-Z][A-Z0-9_]+)", (\d+),', cluster)
     assert {name for name, _ in settings} >= {"CLUSTER_APPS", "CLUSTER_PORT"}
     for name, default in settings:
-        found = [row for row in rows if f"`{name}`" in row]
+        found = [row for row in rows if row.startswith(f"| `{name}`")]
         assert found and default in found[0].rsplit("|", 2)[1], name

@@ -134,3 +134,65 @@ def chown_for(path: Path, run_as: str | None) -> None:
         os.chown(root, entry.pw_uid, entry.pw_gid)
         for name in files:
             os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
+
+
+class Front:
+    """A PgBouncer this process started in front of a database (the tests, the bench)."""
+
+    def __init__(self, process: subprocess.Popen, url: str, run_dir: Path):
+        self.process = process
+        self.url = url  # the same database, as the same user, through PgBouncer
+        self.run_dir = run_dir
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(20)
+
+
+def start_in_front(database_url: str, pool_size: int, listen_port: int, timeout: float = 60) -> Front:
+    """PgBouncer (transaction pooling, `pool_size` server connections) on 127.0.0.1:listen_port
+    in front of `database_url`'s server, ready to serve; `Front.url` is that database
+    through it. As root, it runs as the user owning the server's socket folder (or
+    `postgres`): PgBouncer refuses to run as root."""
+    import tempfile
+    import time
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    import psycopg2
+
+    program = ensure_packages(PACKAGES)["pgbouncer"]
+    parts = urlsplit(database_url)
+    query = dict(parse_qsl(parts.query))
+    server_host = query.pop("host", None) or parts.hostname or "127.0.0.1"
+    server_port = parts.port or int(query.pop("port", 5432))
+    run_dir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
+    run_as = run_as_for(Path(server_host)) if server_host.startswith("/") else run_as_for(run_dir)
+    ini = pgbouncer_ini(
+        run_dir=run_dir,
+        listen_port=listen_port,
+        server_host=server_host,
+        server_port=server_port,
+        pool_size=pool_size,
+        users=sorted({parts.username or "postgres", "postgres"}),
+    )
+    chown_for(run_dir, run_as)
+    with open(run_dir / "stderr.log", "w") as log:
+        process = subprocess.Popen(
+            pgbouncer_command(program, ini, run_as), stdout=subprocess.DEVNULL, stderr=log
+        )
+    netloc = f"{parts.username}@127.0.0.1:{listen_port}" if parts.username else f"127.0.0.1:{listen_port}"
+    front = Front(process, urlunsplit(parts._replace(netloc=netloc, query="")), run_dir)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg2.connect(front.url, connect_timeout=2).close()
+            return front
+        except psycopg2.Error as exc:
+            if process.poll() is not None or time.monotonic() > deadline:
+                front.stop()
+                raise RuntimeError(f"pgbouncer did not start ({exc}); see {run_dir}") from None
+            time.sleep(0.1)
