@@ -510,8 +510,11 @@ def start_apps(layout: Layout) -> list[dict]:
 
 def start_nginx(layout: Layout, nginx: str, apps: list[dict]) -> int:
     env = {**app_env(layout), "PORT": str(layout.port), "HOST": "127.0.0.1"}
-    door = ClusterDoor(env, nginx, [Path(app["socket"]) for app in apps])
-    conf = door.prepare()
+    try:
+        door = ClusterDoor(env, nginx, [Path(app["socket"]) for app in apps])
+        conf = door.prepare()
+    except frontdoor.FrontDoorError as exc:
+        raise SystemExit(f"cluster: nginx: {exc} (CLUSTER_PORT=... to pick another)") from None
     command = [nginx, "-p", str(door.run_dir), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"]
     pid = spawn(command, door.run_dir / "nginx.log", env=env)
     wait_for(lambda: http_status(f"{layout.api_url}/readyz") == 200, "nginx", [pid])
