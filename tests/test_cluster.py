@@ -8,6 +8,7 @@ Buyers retry on 502/503 with their Idempotency-Key, as a good client does."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 
@@ -22,6 +23,7 @@ def cluster():
     running = start_cluster()
     yield running
     running.make("cluster-stop")
+    shutil.rmtree(running.layout.root.parent, ignore_errors=True)
 
 
 def test_make_cluster_describes_itself_and_is_harmless_twice(cluster):

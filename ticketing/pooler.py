@@ -151,6 +151,7 @@ class Front:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(20)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
 def start_in_front(database_url: str, pool_size: int, listen_port: int, timeout: float = 60) -> Front:
