@@ -148,6 +148,9 @@ def alive(pid: int | None) -> bool:
         return False
 
 
+SPAWNED: list[int] = []  # every process this one started, newest last
+
+
 def spawn(command: list[str], log: Path, env: dict[str, str] | None = None, user: str | None = None) -> int:
     """Start `command` detached (its own session, not our child once we exit); its pid."""
     with open(log, "ab") as handle:
@@ -161,6 +164,7 @@ def spawn(command: list[str], log: Path, env: dict[str, str] | None = None, user
             start_new_session=True,
             user=user,
         )
+    SPAWNED.append(process.pid)
     return process.pid
 
 
@@ -514,7 +518,7 @@ def start_nginx(layout: Layout, nginx: str, apps: list[dict]) -> int:
         door = ClusterDoor(env, nginx, [Path(app["socket"]) for app in apps])
         conf = door.prepare()
     except frontdoor.FrontDoorError as exc:
-        raise SystemExit(f"cluster: nginx: {exc} (CLUSTER_PORT=... to pick another)") from None
+        raise SystemExit(f"cluster: nginx: {str(exc).replace('PORT=', 'CLUSTER_PORT=')}") from None
     command = [nginx, "-p", str(door.run_dir), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"]
     pid = spawn(command, door.run_dir / "nginx.log", env=env)
     wait_for(lambda: http_status(f"{layout.api_url}/readyz") == 200, "nginx", [pid])
@@ -582,6 +586,17 @@ def up(env=None) -> dict:
         say(f"already running ({layout.info_file})")
         return json.loads(layout.info_file.read_text())
     down(env, quiet=True)  # leftovers of a cluster that was partly killed
+    try:
+        return _start(layout)
+    except BaseException:
+        say(f"start failed: stopping what started (logs stay in {layout.root})")
+        down(env, quiet=True)
+        for pid in reversed(SPAWNED):  # what started but was not recorded yet
+            stop_pid(pid, timeout=10)
+        raise
+
+
+def _start(layout: Layout) -> dict:
     programs = ensure_programs()
     user = server_user()
     layout.root.mkdir(parents=True, exist_ok=True)
