@@ -9,7 +9,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 DEVDB := $(PY) -m ticketing.devdb
 
-.PHONY: run dev test lint format migrate rollback db-status db-stop openapi bench bench-instructions clean
+.PHONY: run cluster cluster-stop dev test lint format migrate rollback db-status db-stop openapi bench bench-pooler bench-instructions clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ venv: $(STAMP)
 
 run: $(STAMP) ## serve the API on http://127.0.0.1:$${PORT:-8080}: nginx in front of gunicorn (docs/deployment.md)
 	$(DEVDB) run -- $(PY) -m ticketing.frontdoor
+
+cluster: $(STAMP) ## CLUSTER_APPS instances behind nginx, PgBouncer, HAProxy, Patroni (2 x PostgreSQL 15) and etcd (docs/deployment.md)
+	$(PY) -m ticketing.cluster up
+
+cluster-stop: $(STAMP) ## stop everything `make cluster` started
+	$(PY) -m ticketing.cluster down
 
 dev: $(STAMP) ## Flask's reloading dev server (not for load)
 	$(DEVDB) run -- $(BIN)/flask --app wsgi run --debug --port $${PORT:-8080}
@@ -52,6 +58,9 @@ openapi: $(STAMP) ## print the OpenAPI document
 
 bench: $(STAMP) ## the purchase benchmark (docs/performance.md)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+bench-pooler: $(STAMP) ## the purchase path straight to PostgreSQL and through PgBouncer (docs/scaling.md)
+	$(PY) -m bench.pooler $(BENCH_ARGS)
 
 bench-instructions: $(STAMP) ## CPU instructions per purchase under callgrind (load-independent)
 	$(PY) -m bench.instructions $(BENCH_ARGS)

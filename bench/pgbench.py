@@ -73,7 +73,11 @@ def variables_for(params: dict, required=(), quoted=True) -> dict[str, str]:
     return {name: str(value) for name, value in params.items() if value is not None}
 
 
-def run_script(label, pgbench, url, script: Path, clients, duration, variables: dict, mode="simple") -> dict:
+def run_script(
+    label, pgbench, url, script: Path, clients, duration, variables: dict, mode="simple", startup_options=True
+) -> dict:
+    """pgbench; `startup_options=False` for a server behind PgBouncer, which refuses them
+    (the server's default, synchronous_commit = on, then applies)."""
     command = [pgbench, "-n", "-M", mode, "-c", str(clients), "-j", str(min(clients, os.cpu_count()))]
     command += ["-T", str(duration), "-f", str(script)]
     for name, value in variables.items():
@@ -81,6 +85,8 @@ def run_script(label, pgbench, url, script: Path, clients, duration, variables: 
     print(f"[{label}] {' '.join(command)} {redact(url)}", flush=True)
     command.append(url)
     env = {**os.environ, "PGOPTIONS": "-c synchronous_commit=on"}  # durable commits
+    if not startup_options:
+        env.pop("PGOPTIONS")
     done = run_keeping_output(command, f"pgbench-{label}", env)
     tps = re.search(r"^tps = ([\d.]+) \(without initial connection time\)", done.stdout, re.M)
     latency = re.search(r"^latency average = ([\d.]+) ms", done.stdout, re.M)

@@ -47,6 +47,10 @@ class Settings:
     db_pool_timeout_ms: int = 2000
     db_statement_timeout_ms: int = 5000
     db_lock_timeout_ms: int = 3000
+    # "none": a direct connection (the purchase is PREPAREd once per connection, timeouts are
+    # startup options); "transaction": behind a transaction pooler such as PgBouncer
+    # (no session state: plain statements, timeouts by SET LOCAL in each transaction).
+    db_pooler: str = "none"
     bcrypt_rounds: int = 12
     max_tickets_per_order: int = 10
     order_hold_seconds: int = 900
@@ -109,6 +113,15 @@ def _switch(env, name, default: bool) -> bool:
     if raw not in ("on", "off"):
         raise ConfigError(f"{name} must be 'on' or 'off', got {raw!r}")
     return raw == "on"
+
+
+def _choice(env, name, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
+    return raw
 
 
 def _bool(env, name, default: bool) -> bool:
@@ -261,6 +274,7 @@ def load_settings(env=None) -> Settings:
         db_pool_timeout_ms=_int(env, "DB_POOL_TIMEOUT_MS", 2000, 0, 60000),
         db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000, 100, 600000),
         db_lock_timeout_ms=_int(env, "DB_LOCK_TIMEOUT_MS", 3000, 100, 600000),
+        db_pooler=_choice(env, "DB_POOLER", "none", ("none", "transaction")),
         bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, 4, 16),
         max_tickets_per_order=_int(env, "MAX_TICKETS_PER_ORDER", 10, 1, 100),
         order_hold_seconds=_int(env, "ORDER_HOLD_SECONDS", 900, 1, 7 * 24 * 3600),

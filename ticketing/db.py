@@ -2,6 +2,17 @@
 
 Connections run in autocommit: a single statement is its own transaction and costs one
 round trip. `transaction()` groups several statements with an explicit BEGIN/COMMIT.
+
+Two ways to reach PostgreSQL (DB_POOLER):
+- "none", a direct connection: the session is ours. Timeouts are startup options, and the
+  hot purchase is PREPAREd once per connection (planned once, then only EXECUTEd).
+- "transaction", behind a transaction pooler (PgBouncer `pool_mode = transaction`): each
+  transaction may run on a different server connection, so nothing is kept in a session.
+  No startup options (PgBouncer refuses them), no PREPARE (the next EXECUTE may land on a
+  connection that never saw it) and no plain SET (it would leak into other clients'
+  transactions): every statement or transaction starts with `SET LOCAL` of the timeouts,
+  sent in the same round trip (several statements in one simple query are one implicit
+  transaction, so SET LOCAL holds for the statement after it and ends with it).
 """
 
 from __future__ import annotations
@@ -30,23 +41,32 @@ psycopg2.extensions.register_adapter(uuid.UUID, psycopg2.extras.UUID_adapter)
 UNAVAILABLE = (
     psycopg2.OperationalError,  # also covers QueryCanceled (statement_timeout), LockNotAvailable
     psycopg2.InterfaceError,  # connection already closed
+    # A write reached a standby: during a failover, a connection still on the old primary
+    # that came back as a standby (make cluster routes only to the primary; this is the
+    # belt to those braces). The connection is dropped, the client retries.
+    psycopg2.errors.ReadOnlySqlTransaction,
 )
 
 
 class Tx:
-    """Runs named queries on one connection; rows come back as dicts."""
+    """Runs named queries on one connection; rows come back as dicts.
 
-    __slots__ = ("conn",)
+    `prelude` is sent before each statement in the same round trip (the SET LOCALs behind a
+    pooler); `prepare` allows server-side prepared statements (a direct connection only)."""
 
-    def __init__(self, conn):
+    __slots__ = ("conn", "prelude", "prepare")
+
+    def __init__(self, conn, prelude: str = "", prepare: bool = True):
         self.conn = conn
+        self.prelude = prelude
+        self.prepare = prepare
 
     def _run(self, query: Query, params: dict):
         cur = self.conn.cursor()
         try:
-            prepared = query.prepared
+            prepared = query.prepared if self.prepare else None
             if prepared is None:
-                cur.execute(query.text, params)
+                cur.execute(self.prelude + query.text, params)
             else:
                 if prepared.name not in self.conn.prepared:
                     cur.execute(prepared.prepare_sql)
@@ -103,16 +123,20 @@ class Database:
         self.size = settings.db_pool_size
         self.wait_seconds = settings.db_pool_timeout_ms / 1000
         self.retry_after = settings.retry_after_seconds
-        self.connect_kwargs = {
-            "application_name": "ticketing",
-            "connect_timeout": 3,
-            "options": (
-                f"-c statement_timeout={settings.db_statement_timeout_ms}"
-                f" -c lock_timeout={settings.db_lock_timeout_ms}"
-                " -c idle_in_transaction_session_timeout=10000"
-                " -c TimeZone=UTC"
-            ),
+        self.pooled = settings.db_pooler == "transaction"
+        session = {
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "lock_timeout": str(settings.db_lock_timeout_ms),
+            "idle_in_transaction_session_timeout": "10000",
+            "TimeZone": "UTC",
         }
+        self.connect_kwargs = {"application_name": "ticketing", "connect_timeout": 3}
+        if self.pooled:
+            # Sent with every statement and every BEGIN: the session is not ours.
+            self.prelude = "".join(f"SET LOCAL {name} = '{value}'; " for name, value in session.items())
+        else:
+            self.prelude = ""
+            self.connect_kwargs["options"] = " ".join(f"-c {name}={value}" for name, value in session.items())
         self._pool = None
         self._pid = None
         self._slots = threading.BoundedSemaphore(self.size)
@@ -188,8 +212,8 @@ class Database:
             return
         with self.connection() as conn:
             cur = conn.cursor()
-            cur.execute("BEGIN")
-            tx = self._local.tx = Tx(conn)
+            cur.execute("BEGIN; " + self.prelude if self.prelude else "BEGIN")
+            tx = self._local.tx = Tx(conn, prepare=not self.pooled)
             try:
                 yield tx
             finally:
@@ -201,21 +225,21 @@ class Database:
         if tx is not None:
             return tx.one(query, **params)
         with self.connection() as conn:
-            return Tx(conn).one(query, **params)
+            return Tx(conn, self.prelude, not self.pooled).one(query, **params)
 
     def all(self, query: Query, **params) -> list[dict]:
         tx = getattr(self._local, "tx", None)
         if tx is not None:
             return tx.all(query, **params)
         with self.connection() as conn:
-            return Tx(conn).all(query, **params)
+            return Tx(conn, self.prelude, not self.pooled).all(query, **params)
 
     def execute(self, query: Query, **params) -> int:
         tx = getattr(self._local, "tx", None)
         if tx is not None:
             return tx.execute(query, **params)
         with self.connection() as conn:
-            return Tx(conn).execute(query, **params)
+            return Tx(conn, self.prelude, not self.pooled).execute(query, **params)
 
     def close(self):
         if self._pool is not None and self._pid == os.getpid():

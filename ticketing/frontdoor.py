@@ -227,6 +227,9 @@ class FrontDoor:
             "NGINX_LISTEN": f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}",
             "APP_UPSTREAM": f"unix:{self.app_socket}",
             "AUTH_UPSTREAM": f"unix:{self.auth_socket}",
+            # Further server lines of each upstream (`make cluster`, ticketing/cluster.py).
+            "APP_UPSTREAM_MORE": "/dev/null",
+            "AUTH_UPSTREAM_MORE": "/dev/null",
             # TLS only when asked (TLS_CERT_DIR holding tls.crt and tls.key, TLS_PORT).
             "NGINX_TLS_CONF": str(conf_dir / "tls.conf") if tls_dir else "/dev/null",
             "NGINX_TLS_DIR": str(Path(tls_dir).resolve()) if tls_dir else "/nonexistent",

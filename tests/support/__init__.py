@@ -9,6 +9,8 @@
 - samples: test secrets, a valid event and signup body
 - api: calls to the API several test files make (login)
 - webhooks: signed payment-webhook calls; receiver: a real HTTP receiver of outgoing webhooks
+- pooler: PgBouncer (transaction pooling) in front of the test database
+- cluster: `make cluster` on free ports, retrying buyers, the checks of a sale that survived
 """
 
 from pathlib import Path
