@@ -19,6 +19,10 @@ class TicketOut(Schema):
     id = fields.UUID(required=True)
     order_id = fields.UUID(required=True)
     event_id = fields.UUID(required=True)
+    ticket_type_id = fields.UUID(
+        required=True, metadata={"description": "The ticket's type (docs/ticket-types.md)"}
+    )
+    ticket_type_name = fields.String(required=True, metadata={"example": "General"})
     price = Money(required=True, metadata=MONEY_DOC)
     status = fields.String(required=True, validate=validate.OneOf(TICKET_STATUSES))
     checked_in_at = UtcDateTime(
