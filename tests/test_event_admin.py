@@ -33,7 +33,9 @@ def test_patch_changes_only_the_given_fields(client, make_event, patch):
     changed = response.json
     assert changed["name"] == "Rock in Rio 2030" and changed["rating"] == "18+"
     assert changed["max_per_order"] == 4
-    untouched = {k: v for k, v in event.items() if k not in ("name", "rating", "max_per_order", "ticket_types")}
+    untouched = {
+        k: v for k, v in event.items() if k not in ("name", "rating", "max_per_order", "ticket_types")
+    }
     assert {k: changed[k] for k in untouched} == untouched
     # the one ticket type follows the event's max_per_order (docs/ticket-types.md)
     assert changed["ticket_types"] == [{**event["ticket_types"][0], "max_per_order": 4}]

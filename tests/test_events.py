@@ -43,7 +43,13 @@ def test_admin_creates_an_event(client, admin):
     # no ticket_types given: one "General" type with the event's numbers
     [general] = body["ticket_types"]
     assert general.pop("id")
-    assert general == {"name": "General", "price": "100.00", "capacity": 100, "remaining": 100, "max_per_order": 10}
+    assert general == {
+        "name": "General",
+        "price": "100.00",
+        "capacity": 100,
+        "remaining": 100,
+        "max_per_order": 10,
+    }
 
 
 def test_optional_fields_and_exact_money(client, admin):

@@ -185,7 +185,12 @@ def problem_body(kind: Kind, detail: str | None = None, *, status: int | None = 
 
 def problem(kind: Kind, detail: str | None = None, *, status: int | None = None, headers=None, **extra):
     body = problem_body(kind, detail, status=status, **extra)
-    response = Response(orjson.dumps(body), status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
+    # OPT_NON_STR_KEYS: a list's item errors are keyed by index (`{"ticket_types": {"0": ...}}`)
+    response = Response(
+        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
+        status=body["status"],
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
