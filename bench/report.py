@@ -49,6 +49,10 @@ def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
 
+def ratio_text(value) -> str:
+    return "?" if value is None else f"{value:.2f}"
+
+
 def assemble(*, stamp: str, machine: dict, settings: dict, api_runs: dict, ceilings: dict) -> dict:
     api, a, b = api_runs["api"], ceilings["purchase"], ceilings["textbook"]
     return {
@@ -59,8 +63,11 @@ def assemble(*, stamp: str, machine: dict, settings: dict, api_runs: dict, ceili
         "api_runs": api_runs,
         "oversell_check": api["oversell_check"],
         "pgbench_purchase_sql": a,
+        "pgbench_purchase_typed": ceilings["purchase-typed"],
         "pgbench_textbook": b,
         "ratios": {
+            # docs/ticket-types.md: a typed purchase within 10% of the single-type one
+            "typed_over_purchase_sql": ratio(ceilings["purchase-typed"]["tps"], a["tps"]),
             "api_over_purchase_sql": ratio(api["purchases_per_s"], a["tps"]),
             "api_over_textbook": ratio(api["purchases_per_s"], b["tps"]),
         },
@@ -87,6 +94,7 @@ def pgbench_line(run: dict, clients: int) -> str:
 def print_summary(r: dict) -> None:
     m, s, api, checks = r["machine"], r["settings"], r["api"], r["api"]["oversell_check"]
     a, b = r["pgbench_purchase_sql"], r["pgbench_textbook"]
+    typed = r["pgbench_purchase_typed"]
     lines = [
         "",
         "=" * 78,
@@ -119,6 +127,8 @@ def print_summary(r: dict) -> None:
             if label != "api"
         ],
         f"pgbench (a)  sql/orders/purchase.sql: {pgbench_line(a, s['db_concurrency'])}",
+        f"pgbench (a') purchase.sql, 3 types:   {pgbench_line(typed, s['db_concurrency'])}"
+        f"  ({ratio_text(r['ratios']['typed_over_purchase_sql'])} x (a))",
         f"pgbench (b)  bench/textbook.sql:      {pgbench_line(b, s['db_concurrency'])}",
         f"ratios       API/(a) = {r['ratios']['api_over_purchase_sql']},"
         f" API/(b) = {r['ratios']['api_over_textbook']}",
@@ -141,7 +151,11 @@ def failures(r: dict) -> list[str]:
             )
         if any(run["socket_errors"].values()):
             found.append(f"{label}: wrk socket errors: {run['socket_errors']}")
-    for label, run in (("(a)", r["pgbench_purchase_sql"]), ("(b)", r["pgbench_textbook"])):
+    for label, run in (
+        ("(a)", r["pgbench_purchase_sql"]),
+        ("(a')", r["pgbench_purchase_typed"]),
+        ("(b)", r["pgbench_textbook"]),
+    ):
         if run["error"]:
             found.append(f"pgbench {label}: {run['error']}")
     return found

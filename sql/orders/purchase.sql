@@ -29,9 +29,9 @@
 -- purchase that committed meanwhile, while INSERT ... ON CONFLICT DO UPDATE reads and
 -- locks the counter's newest version. The pass row is locked too (FOR UPDATE: newest
 -- version), so a pass is used once. Only `ticket_type` (its remaining), `sellable` (the
--- pass) and `held` (the limit) can
--- refuse after the locks, and both come before any change: every later step is gated on
--- `held` and cannot fail, so nothing is ever half done.
+-- pass) and `held` (the limit) can refuse after the locks, and all three come before any
+-- change: every later step is gated on `held` and cannot fail, so nothing is ever half
+-- done.
 WITH event AS (
     SELECT id, name, date, max_per_user, queue_admit_per_minute IS NOT NULL AS queued
       FROM events e
