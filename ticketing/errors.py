@@ -68,6 +68,7 @@ AMOUNT_MISMATCH = Kind("amount-mismatch", 409, "Payment amount or currency misma
 PAYMENT_ID_REUSED = Kind("payment-id-reused", 409, "Payment id already used for another order")
 TICKET_ALREADY_USED = Kind("ticket-already-used", 409, "A ticket of the order was already used")
 CAPACITY_BELOW_SOLD = Kind("capacity-below-sold", 409, "Capacity below tickets sold")
+TICKET_TYPE_NAME_TAKEN = Kind("ticket-type-name-taken", 409, "Ticket type name already used by the event")
 TICKET_TYPE_IN_USE = Kind("ticket-type-in-use", 409, "Ticket type has orders")
 LAST_TICKET_TYPE = Kind("last-ticket-type", 409, "Cannot delete an event's last ticket type")
 TOO_MANY_TICKET_TYPES = Kind("too-many-ticket-types", 409, "Event has the most ticket types allowed")

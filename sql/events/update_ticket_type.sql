@@ -1,12 +1,12 @@
 -- Edit one ticket type of an event (admin), in one statement: only the fields given
--- change. A capacity change moves `remaining` by the same amount and is refused below
+-- change (max_per_order follows :max_per_order_given; null: the event's). A capacity change moves `remaining` by the same amount and is refused below
 -- what is sold of the type (capacity - remaining: tickets of its PENDING and PAID
 -- orders). A new price applies to future orders only; on the event's first type it is
 -- also the event's new `price`. Lock order as in sql/orders/purchase.sql: the event row
 -- (`event`), then the type's (the UPDATE joins `event`).
 -- No row: unknown or deleted event, no such type of it, or below sold.
 WITH event AS (
-    SELECT id
+    SELECT id, max_per_order
       FROM events
      WHERE id = :'event_id'::uuid AND deleted_at IS NULL
        FOR UPDATE
@@ -16,7 +16,9 @@ WITH event AS (
            price         = coalesce(:'price'::numeric, t.price),
            capacity      = coalesce(:'capacity'::int, t.capacity),
            remaining     = t.remaining + (coalesce(:'capacity'::int, t.capacity) - t.capacity),
-           max_per_order = coalesce(:'max_per_order'::int, t.max_per_order)
+           max_per_order = CASE WHEN :'max_per_order_given'::boolean
+                                THEN coalesce(:'max_per_order'::int, event.max_per_order)
+                                ELSE t.max_per_order END
       FROM event
      WHERE t.id = :'type_id'::uuid
        AND t.event_id = event.id

@@ -111,6 +111,7 @@ def update_ticket_type(*, event_id, type_id, changes: dict) -> dict | None:
     """Apply the given fields; None if there is no such type of a live event, or the new
     capacity is below what is sold of it."""
     params = {field: changes.get(field) for field in ("name", "price", "capacity", "max_per_order")}
+    params["max_per_order_given"] = "max_per_order" in changes  # null: the event's
     return db.current().one(UPDATE_TICKET_TYPE, event_id=event_id, type_id=type_id, **params)
 
 

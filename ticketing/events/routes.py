@@ -12,6 +12,7 @@ from ticketing.errors import (
     NOT_FOUND,
     PAYLOAD_TOO_LARGE,
     TICKET_TYPE_IN_USE,
+    TICKET_TYPE_NAME_TAKEN,
     TOO_MANY_TICKET_TYPES,
     UNAUTHORIZED,
     UNSUPPORTED_MEDIA_TYPE,
@@ -142,13 +143,18 @@ class TicketTypes(MethodView):
     @blp.arguments(TicketTypeIn, example=TYPE_EXAMPLE)
     @blp.response(201, TicketTypeOut)
     @blp.problems(
-        MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, NOT_FOUND, TOO_MANY_TICKET_TYPES
+        MALFORMED_REQUEST,
+        UNSUPPORTED_MEDIA_TYPE,
+        PAYLOAD_TOO_LARGE,
+        NOT_FOUND,
+        TOO_MANY_TICKET_TYPES,
+        TICKET_TYPE_NAME_TAKEN,
     )
     def post(self, body, event_id):
         """Add a ticket type to an event (admin), last in its list
 
         All of its capacity is for sale (within the event's own remaining capacity).
-        A name the event already uses: 422; an event with 20 types: 409
+        A name the event already uses: 409 `ticket-type-name-taken`; an event with 20 types: 409
         `too-many-ticket-types`; an unknown or deleted event: 404.
         """
         return service.add_ticket_type(event_id, body)
@@ -160,7 +166,12 @@ class TicketType(MethodView):
     @blp.arguments(TicketTypePatch, example={"capacity": 600, "price": "230.00"})
     @blp.response(200, TicketTypeOut)
     @blp.problems(
-        MALFORMED_REQUEST, UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, NOT_FOUND, CAPACITY_BELOW_SOLD
+        MALFORMED_REQUEST,
+        UNSUPPORTED_MEDIA_TYPE,
+        PAYLOAD_TOO_LARGE,
+        NOT_FOUND,
+        CAPACITY_BELOW_SOLD,
+        TICKET_TYPE_NAME_TAKEN,
     )
     def patch(self, body, event_id, type_id):
         """Edit a ticket type (admin): name, price, capacity, max_per_order
@@ -168,7 +179,8 @@ class TicketType(MethodView):
         A capacity change moves its `remaining` by the same amount; below what is sold of
         the type (PENDING and PAID orders) it is 409 `capacity-below-sold` with `sold`. A
         new price applies to future orders only; on the event's first type it is also the
-        event's `price`. A name another type of the event has: 422. Not a type of this
+        event's `price`; `max_per_order: null` sets the event's. A name another type of the
+        event has: 409 `ticket-type-name-taken`. Not a type of this
         (live) event: 404.
         """
         return service.update_ticket_type(event_id, type_id, body)

@@ -87,11 +87,6 @@ class TicketTypePatch(TicketTypeIn):
         if not data:
             raise ValidationError("Send at least one field to change.")
 
-    @validates("max_per_order")
-    def _not_null(self, value, **kwargs):
-        if value is None:
-            raise ValidationError("Field may not be null.")
-
 
 class TicketTypeOut(Schema):
     id = fields.UUID(required=True)
@@ -109,6 +104,9 @@ QUEUE_DOC = (
 
 
 class EventIn(Schema):
+    # `price` is required unless `ticket_types` gives it (the first type's)
+    JSON_SCHEMA = {"anyOf": [{"required": ["price"]}, {"required": ["ticket_types"]}]}
+
     name = Trimmed(required=True, validate=validate.Length(1, 200), metadata={"example": "Rock in Rio"})
     location = Trimmed(
         required=True, validate=validate.Length(1, 200), metadata={"example": "Rio de Janeiro"}

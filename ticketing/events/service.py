@@ -10,6 +10,7 @@ from ticketing.errors import (
     CAPACITY_BELOW_SOLD,
     LAST_TICKET_TYPE,
     TICKET_TYPE_IN_USE,
+    TICKET_TYPE_NAME_TAKEN,
     TOO_MANY_TICKET_TYPES,
     ApiError,
     NotFound,
@@ -94,10 +95,10 @@ def update(event_id, changes: dict) -> dict:
     return act_then_explain(act, explain, attempts=2, gave_up=below_sold)
 
 
-def _name_taken(error: UniqueViolation) -> ValidationFailed:
+def _name_taken(error: UniqueViolation) -> ApiError:
     if error.diag.constraint_name != "ticket_types_name_unique":
         raise error
-    return ValidationFailed({"name": ["Another ticket type of this event has this name."]})
+    return ApiError("Another ticket type of this event has this name", kind=TICKET_TYPE_NAME_TAKEN)
 
 
 def add_ticket_type(event_id, fields: dict) -> dict:

@@ -143,4 +143,5 @@ class RefundOrder(MethodView):
         An order with a checked-in ticket: 409 `ticket-already-used` (with `used_tickets`);
         any state but PAID: 409 `invalid-transition`.
         """
-        return service.refund(order_id, body["reason"])
+        # the order as the admin sees it (codes: null, its tickets are cancelled)
+        return service.shown(security.current_principal(), service.refund(order_id, body["reason"]))
