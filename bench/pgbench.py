@@ -1,5 +1,7 @@
 """Step 6: pgbench on the same PostgreSQL at the app's database concurrency: (a) the app's own
-purchase statement (sql/orders/purchase.sql), (b) the textbook transaction
+purchase statement (sql/orders/purchase.sql) as a single-type event's default purchase
+(no ticket_type_id), (a') the same statement naming one of three ticket types of an event
+(docs/ticket-types.md: within 10% of (a)), (b) the textbook transaction
 (bench/textbook.sql), each on its own fresh hot event."""
 
 import os
@@ -11,8 +13,51 @@ import psycopg2
 from bench import BENCH_DIR, OUT_DIR
 from bench.database import count_orders, redact
 from bench.output import run_keeping_output
-from bench.seed import create_hot_event
+from bench.seed import create_hot_event, second_type
 from ticketing import sql
+
+
+def scripts(hold_seconds: int, user_id: str) -> tuple[dict, list, dict]:
+    """The purchase's parameters as the app passes them, the names it requires, and the
+    pgbench scripts: {"purchase": no ticket_type_id, "purchase-typed": one given}."""
+    purchase_sql = sql.path_of("orders/purchase").read_text()
+    required = re.findall(r"(?<!:):'([A-Za-z_]\w*)'", purchase_sql)
+    params = {
+        "user_id": str(user_id),
+        "quantity": 1,
+        "hold_seconds": hold_seconds,
+        "token_version": 0,  # the bench users' password never changes
+        "idempotency_key": None,
+        "request_hash": None,
+        "queue_pass": None,  # the bench's hot event has no waiting room
+        "ticket_type_id": None,  # (a): the event's first (only) type; (a') names one
+    }
+    nulls = {name: "NULL" for name, value in params.items() if value is None}
+    typed_nulls = {name: value for name, value in nulls.items() if name != "ticket_type_id"}
+    files = {
+        "purchase": OUT_DIR / "pgbench-purchase.sql",
+        "purchase-typed": OUT_DIR / "pgbench-purchase-typed.sql",
+    }
+    files["purchase"].write_text(sql.to_pgbench(purchase_sql, inline=nulls))
+    files["purchase-typed"].write_text(sql.to_pgbench(purchase_sql, inline=typed_nulls))
+    return params, required, files
+
+
+def one_run(conn, label, script, mode, types, *, params, required, pgbench, url, admin_id, clients, duration):
+    """pgbench of `script` on a fresh hot event with `types` ticket types (more than one:
+    the purchase names the second)."""
+    event_id = str(create_hot_event(conn, admin_id, f"Bench hot event (pgbench {label})", types))
+    quoted = mode == "simple"
+    run_params = {**params, "event_id": event_id}
+    if types > 1:
+        run_params["ticket_type_id"] = str(second_type(conn, event_id))
+    variables = variables_for(run_params, required if quoted else (), quoted)
+    run = run_script(label, pgbench, url, script, clients, duration, variables, mode)
+    run["mode"] = mode
+    run["orders"] = count_orders(conn, event_id)
+    if run["error"] is None and run["orders"] != run["transactions"]:  # a script that sold nothing
+        run["error"] = f"{run['transactions']} transactions but {run['orders']} orders"
+    return run
 
 
 def ceilings(
@@ -26,38 +71,28 @@ def ceilings(
     clients: int,
     duration: int,
 ) -> dict[str, dict]:
-    """{"purchase": (a), "textbook": (b)}, each run with the parameters the app passes."""
-    purchase_sql = sql.path_of("orders/purchase").read_text()
-    purchase_script = OUT_DIR / "pgbench-purchase.sql"
-    required = re.findall(r"(?<!:):'([A-Za-z_]\w*)'", purchase_sql)
-    params = {
-        "user_id": str(user_id),
-        "quantity": 1,
-        "hold_seconds": hold_seconds,
-        "token_version": 0,  # the bench users' password never changes
-        "idempotency_key": None,
-        "request_hash": None,
-        "queue_pass": None,  # the bench's hot event has no waiting room
-    }
-    nulls = {name: "NULL" for name, value in params.items() if value is None}
-    purchase_script.write_text(sql.to_pgbench(purchase_sql, inline=nulls))
-    runs = {}
+    """{"purchase": (a), "purchase-typed": (a'), "textbook": (b)}, each run with the
+    parameters the app passes."""
+    params, required, files = scripts(hold_seconds, user_id)
+    common = dict(
+        params=params,
+        required=required,
+        pgbench=pgbench,
+        url=url,
+        admin_id=admin_id,
+        clients=clients,
+        duration=duration,
+    )
     # (a) runs the statement the way the app does, as a prepared statement (planned once
     # per connection); (b) the way the Go service's driver did, planned on every call.
-    for label, script, mode in (
-        ("purchase", purchase_script, "prepared"),
-        ("textbook", BENCH_DIR / "textbook.sql", "simple"),
-    ):
-        event_id = str(create_hot_event(conn, admin_id, f"Bench hot event (pgbench {label})"))
-        quoted = mode == "simple"
-        variables = variables_for({**params, "event_id": event_id}, required if quoted else (), quoted)
-        run = run_script(label, pgbench, url, script, clients, duration, variables, mode)
-        run["mode"] = mode
-        run["orders"] = count_orders(conn, event_id)
-        if run["error"] is None and run["orders"] != run["transactions"]:  # a script that sold nothing
-            run["error"] = f"{run['transactions']} transactions but {run['orders']} orders"
-        runs[label] = run
-    return runs
+    return {
+        label: one_run(conn, label, script, mode, types, **common)
+        for label, script, mode, types in (
+            ("purchase", files["purchase"], "prepared", 1),
+            ("purchase-typed", files["purchase-typed"], "prepared", 3),
+            ("textbook", BENCH_DIR / "textbook.sql", "simple", 1),
+        )
+    }
 
 
 def variables_for(params: dict, required=(), quoted=True) -> dict[str, str]:

@@ -50,6 +50,10 @@ def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
 
+def ratio_text(value) -> str:
+    return "?" if value is None else f"{value:.2f}"
+
+
 def assemble(
     *, stamp: str, machine: dict, settings: dict, api_runs: dict, ceilings: dict, queue_run: dict
 ) -> dict:
@@ -62,6 +66,7 @@ def assemble(
         "api_runs": api_runs,
         "oversell_check": api["oversell_check"],
         "pgbench_purchase_sql": a,
+        "pgbench_purchase_typed": ceilings["purchase-typed"],
         "pgbench_textbook": b,
         "queue_join": queue_run,
         "ratios": {
@@ -69,6 +74,8 @@ def assemble(
             "front_door_over_api": ratio(
                 api_runs.get("front-door", {}).get("purchases_per_s"), api["purchases_per_s"]
             ),
+            # docs/ticket-types.md: a typed purchase within 10% of the single-type one
+            "typed_over_purchase_sql": ratio(ceilings["purchase-typed"]["tps"], a["tps"]),
             "api_over_purchase_sql": ratio(api["purchases_per_s"], a["tps"]),
             "api_over_textbook": ratio(api["purchases_per_s"], b["tps"]),
         },
@@ -95,6 +102,7 @@ def pgbench_line(run: dict, clients: int) -> str:
 def print_summary(r: dict) -> None:
     m, s, api, checks = r["machine"], r["settings"], r["api"], r["api"]["oversell_check"]
     a, b = r["pgbench_purchase_sql"], r["pgbench_textbook"]
+    typed = r["pgbench_purchase_typed"]
     lines = [
         "",
         "=" * 78,
@@ -141,6 +149,8 @@ def print_summary(r: dict) -> None:
         ],
         f"join verdict {join_verdict(r)}",
         f"pgbench (a)  sql/orders/purchase.sql: {pgbench_line(a, s['db_concurrency'])}",
+        f"pgbench (a') purchase.sql, 3 types:   {pgbench_line(typed, s['db_concurrency'])}"
+        f"  ({ratio_text(r['ratios']['typed_over_purchase_sql'])} x (a))",
         f"pgbench (b)  bench/textbook.sql:      {pgbench_line(b, s['db_concurrency'])}",
         f"front door   through nginx = {r['ratios']['front_door_over_api']} x straight to gunicorn"
         " (same run, same settings)",
@@ -188,7 +198,11 @@ def failures(r: dict) -> list[str]:
         )
     if not joins["event_row_untouched"]:
         found.append("queue-join: the event's row changed")
-    for label, run in (("(a)", r["pgbench_purchase_sql"]), ("(b)", r["pgbench_textbook"])):
+    for label, run in (
+        ("(a)", r["pgbench_purchase_sql"]),
+        ("(a')", r["pgbench_purchase_typed"]),
+        ("(b)", r["pgbench_textbook"]),
+    ):
         if run["error"]:
             found.append(f"pgbench {label}: {run['error']}")
     return found

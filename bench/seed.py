@@ -25,12 +25,26 @@ def mint_tokens(user_ids: list[str], jwt_secret: str) -> list[str]:
     return [issue_token(user_id, "user", jwt_secret, ttl=3600) for user_id in user_ids]
 
 
-def create_hot_event(conn, admin_id: str, name: str) -> str:
+def create_hot_event(conn, admin_id: str, name: str, types: int = 1) -> str:
+    """An event of a million tickets with `types` ticket types ("General" first, as
+    POST /events makes it; then "Type 2"... each of a million too: the event's cap binds)."""
     return scalar(
         conn,
-        "INSERT INTO events (name, location, organization, rating, date, capacity, remaining,"
-        "                    price, max_per_order, created_by)"
+        "WITH event AS ("
+        " INSERT INTO events (name, location, organization, rating, date, capacity, remaining,"
+        "                     price, max_per_order, created_by)"
         " VALUES (%s, 'Bench Arena', 'Bench', 'G', now() + interval '1 year', 1000000, 1000000,"
-        "         100.00, 10, %s) RETURNING id",
-        (name, admin_id),
+        "         100.00, 10, %s) RETURNING id, max_per_order"
+        "), types AS ("
+        " INSERT INTO ticket_types (event_id, name, price, capacity, remaining, max_per_order, position)"
+        " SELECT event.id, CASE WHEN n = 1 THEN 'General' ELSE 'Type ' || n END, 100.00 + n - 1,"
+        "        1000000, 1000000, event.max_per_order, n"
+        "   FROM event, generate_series(1, %s) AS n"
+        ") SELECT id FROM event",
+        (name, admin_id, types),
     )
+
+
+def second_type(conn, event_id: str) -> str:
+    """The event's second ticket type: a typed purchase names it (not the default)."""
+    return scalar(conn, "SELECT id FROM ticket_types WHERE event_id = %s AND position = 2", (event_id,))

@@ -143,6 +143,7 @@ CREATE TABLE public.orders (
     expires_at timestamp with time zone NOT NULL,
     late_payment_at timestamp with time zone,
     currency text NOT NULL,
+    ticket_type_id uuid NOT NULL,
     CONSTRAINT orders_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT orders_quantity_check CHECK ((quantity > 0)),
     CONSTRAINT orders_reason_check CHECK ((char_length(reason) <= 500)),
@@ -248,6 +249,28 @@ CREATE TABLE public.schema_migrations (
 
 
 --
+-- Name: ticket_types; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.ticket_types (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    event_id uuid NOT NULL,
+    name text NOT NULL,
+    price numeric(12,2) NOT NULL,
+    capacity integer NOT NULL,
+    remaining integer NOT NULL,
+    max_per_order integer NOT NULL,
+    "position" integer NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ticket_types_capacity_check CHECK (((capacity >= 0) AND (capacity <= 1000000))),
+    CONSTRAINT ticket_types_max_per_order_check CHECK (((max_per_order >= 1) AND (max_per_order <= 100))),
+    CONSTRAINT ticket_types_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 100))),
+    CONSTRAINT ticket_types_price_check CHECK ((price >= (0)::numeric)),
+    CONSTRAINT ticket_types_remaining_within_capacity CHECK (((remaining >= 0) AND (remaining <= capacity)))
+);
+
+
+--
 -- Name: tickets; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -261,6 +284,7 @@ CREATE TABLE public.tickets (
     checked_in_at timestamp with time zone,
     code_version integer DEFAULT 1 NOT NULL,
     holder_id uuid,
+    ticket_type_id uuid NOT NULL,
     CONSTRAINT tickets_code_version_check CHECK (((code_version >= 1) AND (code_version <= 65535))),
     CONSTRAINT tickets_price_check CHECK ((price >= (0)::numeric)),
     CONSTRAINT tickets_status_check CHECK ((status = ANY (ARRAY['VALID'::text, 'USED'::text, 'CANCELLED'::text]))),
@@ -414,6 +438,30 @@ ALTER TABLE ONLY public.schema_migrations
 
 
 --
+-- Name: ticket_types ticket_types_name_unique; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ticket_types
+    ADD CONSTRAINT ticket_types_name_unique UNIQUE (event_id, name);
+
+
+--
+-- Name: ticket_types ticket_types_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ticket_types
+    ADD CONSTRAINT ticket_types_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: ticket_types ticket_types_position_unique; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ticket_types
+    ADD CONSTRAINT ticket_types_position_unique UNIQUE (event_id, "position");
+
+
+--
 -- Name: tickets tickets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -478,6 +526,13 @@ CREATE INDEX orders_event_idx ON public.orders USING btree (event_id, status);
 --
 
 CREATE INDEX orders_pending_expiry_idx ON public.orders USING btree (expires_at) WHERE (status = 'PENDING'::text);
+
+
+--
+-- Name: orders_ticket_type_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX orders_ticket_type_idx ON public.orders USING btree (ticket_type_id, status);
 
 
 --
@@ -586,6 +641,13 @@ CREATE INDEX tickets_revoked_codes_idx ON public.tickets USING btree (event_id, 
 
 
 --
+-- Name: tickets_ticket_type_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX tickets_ticket_type_idx ON public.tickets USING btree (ticket_type_id, status);
+
+
+--
 -- Name: users_created_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -669,6 +731,14 @@ ALTER TABLE ONLY public.orders
 
 
 --
+-- Name: orders orders_ticket_type_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.orders
+    ADD CONSTRAINT orders_ticket_type_id_fkey FOREIGN KEY (ticket_type_id) REFERENCES public.ticket_types(id);
+
+
+--
 -- Name: orders orders_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -709,6 +779,14 @@ ALTER TABLE ONLY public.queue_entries
 
 
 --
+-- Name: ticket_types ticket_types_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.ticket_types
+    ADD CONSTRAINT ticket_types_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id);
+
+
+--
 -- Name: tickets tickets_holder_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -722,6 +800,14 @@ ALTER TABLE ONLY public.tickets
 
 ALTER TABLE ONLY public.tickets
     ADD CONSTRAINT tickets_order_fkey FOREIGN KEY (order_id, event_id) REFERENCES public.orders(id, event_id);
+
+
+--
+-- Name: tickets tickets_ticket_type_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tickets
+    ADD CONSTRAINT tickets_ticket_type_id_fkey FOREIGN KEY (ticket_type_id) REFERENCES public.ticket_types(id);
 
 
 --
@@ -754,4 +840,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261207000301'),
     ('20261207000302'),
     ('20261207000501'),
-    ('20261207000502');
+    ('20261207000502'),
+    ('20261207000701');

@@ -36,6 +36,7 @@ TABLES = [
     "idempotency_keys",
     "tickets",
     "orders",
+    "ticket_types",
     "events",
     "users",
 ]

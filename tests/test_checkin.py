@@ -136,6 +136,8 @@ def test_owner_reads_a_ticket(client, make_event, order, buyer, check_in):
         "id": ticket_id,
         "order_id": paid["id"],
         "event_id": event["id"],
+        "ticket_type_id": event["ticket_types"][0]["id"],
+        "ticket_type_name": "General",
         "price": "42.00",
         "status": "VALID",
         "checked_in_at": None,
@@ -190,6 +192,20 @@ def test_event_stats(client, make_event, order, check_in, admin):
         "paid": 2,
         "checked_in": 1,
         "cancelled": 1,
+        # the same per ticket type (tests/test_ticket_types.py has several)
+        "ticket_types": [
+            {
+                "ticket_type_id": event["ticket_types"][0]["id"],
+                "name": "General",
+                "capacity": 20,
+                "remaining": 15,
+                "sold": 5,
+                "pending": 3,
+                "paid": 2,
+                "checked_in": 1,
+                "cancelled": 1,
+            }
+        ],
     }
 
 
@@ -205,6 +221,19 @@ def test_stats_of_an_event_with_no_orders(client, make_event, admin):
         "paid": 0,
         "checked_in": 0,
         "cancelled": 0,
+        "ticket_types": [
+            {
+                "ticket_type_id": event["ticket_types"][0]["id"],
+                "name": "General",
+                "capacity": 7,
+                "remaining": 7,
+                "sold": 0,
+                "pending": 0,
+                "paid": 0,
+                "checked_in": 0,
+                "cancelled": 0,
+            }
+        ],
     }
 
 

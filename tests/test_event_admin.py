@@ -33,8 +33,12 @@ def test_patch_changes_only_the_given_fields(client, make_event, patch):
     changed = response.json
     assert changed["name"] == "Rock in Rio 2030" and changed["rating"] == "18+"
     assert changed["max_per_order"] == 4
-    untouched = {k: v for k, v in event.items() if k not in ("name", "rating", "max_per_order")}
+    untouched = {
+        k: v for k, v in event.items() if k not in ("name", "rating", "max_per_order", "ticket_types")
+    }
     assert {k: changed[k] for k in untouched} == untouched
+    # the one ticket type follows the event's max_per_order (docs/ticket-types.md)
+    assert changed["ticket_types"] == [{**event["ticket_types"][0], "max_per_order": 4}]
     assert client.get(f"/api/v1/events/{event['id']}").json == changed
 
 
@@ -59,6 +63,17 @@ def test_patch_every_creation_field(make_event, patch):
         **body,
         "date": "2031-03-01T15:00:00Z",
         "remaining": 150,
+        # the one ticket type follows price, capacity and max_per_order
+        "ticket_types": [
+            {
+                "id": event["ticket_types"][0]["id"],
+                "name": "General",
+                "price": "250.50",
+                "capacity": 150,
+                "remaining": 150,
+                "max_per_order": 6,
+            }
+        ],
     }
 
 

@@ -35,10 +35,21 @@ def test_admin_creates_an_event(client, admin):
         "sale_starts_at",
         "max_per_user",
         "queue",
+        "ticket_types",
         "created_by",
         "created_at",
     }
     assert body["sale_starts_at"] is None and body["max_per_user"] is None and body["queue"] is None
+    # no ticket_types given: one "General" type with the event's numbers
+    [general] = body["ticket_types"]
+    assert general.pop("id")
+    assert general == {
+        "name": "General",
+        "price": "100.00",
+        "capacity": 100,
+        "remaining": 100,
+        "max_per_order": 10,
+    }
 
 
 def test_optional_fields_and_exact_money(client, admin):

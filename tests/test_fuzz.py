@@ -138,6 +138,8 @@ UNSTATED_FIELD_RULES = {
     ("password", "Must be 8 to 72 bytes of UTF-8."),  # bytes (bcrypt's limit), not characters
     ("_request", "Text must not contain NUL (0x00) characters."),  # PostgreSQL text cannot hold U+0000
     ("email", "This is your own account: you already hold this ticket."),  # who is asking decides
+    ("price", "Must equal the first ticket type's price (or be omitted)."),  # equality across fields
+    ("ticket_types", "Ticket type names must be unique within the event."),  # unique by one member
     *(
         (field, "Must not contain NUL characters.")
         for field in ("name", "location", "organization", "rating", "image_url", "description")
@@ -161,10 +163,23 @@ def _breaks_only_unstated_rules(case, response) -> bool:
         return True
     errors = problem.get("errors") if kind == "/problems/validation-error" else None
     sent = {**(case.query or {}), **(case.body if isinstance(case.body, dict) else {})}
-    return bool(errors) and all(
-        isinstance(messages, list) and all(_unstated(field, message, sent.get(field)) for message in messages)
-        for field, messages in errors.items()
-    )
+    return bool(errors) and _all_unstated(errors, sent)
+
+
+def _all_unstated(errors: dict, sent) -> bool:
+    """Every message, down nested objects and lists (`{"ticket_types": {"0": {"name": [...]}}}`),
+    breaks only an unstated rule; `sent` follows the same path through the body."""
+    for field, messages in errors.items():
+        if isinstance(sent, list) and field.isdigit() and int(field) < len(sent):
+            value = sent[int(field)]
+        else:
+            value = sent.get(field) if isinstance(sent, dict) else None
+        if isinstance(messages, dict):
+            if not _all_unstated(messages, value):
+                return False
+        elif not (isinstance(messages, list) and all(_unstated(field, m, value) for m in messages)):
+            return False
+    return True
 
 
 def _unstated(field: str, message: str, sent) -> bool:

@@ -159,8 +159,9 @@ def test_locust_run_then_verify_passes_and_catches_a_ticket_sold_behind_the_apis
 
     # A ticket inserted behind the API's back: the books no longer balance.
     sql.all(
-        "INSERT INTO tickets (order_id, event_id, price)"
-        " SELECT id, event_id, unit_price FROM orders WHERE event_id = %s AND status = 'PENDING' LIMIT 1",
+        "INSERT INTO tickets (order_id, event_id, ticket_type_id, price)"
+        " SELECT id, event_id, ticket_type_id, unit_price FROM orders"
+        " WHERE event_id = %s AND status = 'PENDING' LIMIT 1",
         (event_id,),
     )
     bad = cli("verify", "--run", str(run_path))
@@ -169,6 +170,10 @@ def test_locust_run_then_verify_passes_and_catches_a_ticket_sold_behind_the_apis
     assert "FAILED" in text
     assert "PENDING/PAID orders hold 30 tickets, but 31 ticket rows are live" in text
     assert "live tickets for a capacity of 30" in text
+    assert (
+        "ticket type 'General': capacity - remaining = 30, PENDING/PAID orders hold 30, 31 ticket rows"
+        in text
+    )
 
 
 def test_verify_fails_when_a_recorded_201_does_not_exist(prepared, cli):

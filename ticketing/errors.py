@@ -68,6 +68,10 @@ AMOUNT_MISMATCH = Kind("amount-mismatch", 409, "Payment amount or currency misma
 PAYMENT_ID_REUSED = Kind("payment-id-reused", 409, "Payment id already used for another order")
 TICKET_ALREADY_USED = Kind("ticket-already-used", 409, "A ticket of the order was already used")
 CAPACITY_BELOW_SOLD = Kind("capacity-below-sold", 409, "Capacity below tickets sold")
+TICKET_TYPE_NAME_TAKEN = Kind("ticket-type-name-taken", 409, "Ticket type name already used by the event")
+TICKET_TYPE_IN_USE = Kind("ticket-type-in-use", 409, "Ticket type has orders")
+LAST_TICKET_TYPE = Kind("last-ticket-type", 409, "Cannot delete an event's last ticket type")
+TOO_MANY_TICKET_TYPES = Kind("too-many-ticket-types", 409, "Event has the most ticket types allowed")
 ALREADY_CHECKED_IN = Kind("already-checked-in", 409, "Ticket already checked in")
 TICKET_CANCELLED = Kind("ticket-cancelled", 409, "Ticket cancelled")
 TICKET_NOT_PAID = Kind("ticket-not-paid", 409, "Ticket not paid")
@@ -182,7 +186,7 @@ def problem_body(kind: Kind, detail: str | None = None, *, status: int | None = 
 
 def problem(kind: Kind, detail: str | None = None, *, status: int | None = None, headers=None, **extra):
     body = problem_body(kind, detail, status=status, **extra)
-    # OPT_NON_STR_KEYS: a list field's errors are keyed by item index ({"events": {0: [...]}})
+    # OPT_NON_STR_KEYS: a list's item errors are keyed by index (`{"ticket_types": {"0": ...}}`)
     response = Response(
         orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
         status=body["status"],

@@ -15,4 +15,8 @@ RETURNING old.image_key AS old_image_key,
           e.id, e.name, e.location, e.organization, e.rating, e.date, e.capacity, e.remaining,
           e.price, e.currency, e.image_url, e.description, e.max_per_order, e.created_by, e.created_at,
           e.sale_starts_at, e.max_per_user,
-          CASE WHEN e.queue_admit_per_minute IS NULL THEN NULL ELSE json_build_object('admit_per_minute', e.queue_admit_per_minute, 'pass_seconds', e.queue_pass_seconds) END AS queue;
+          CASE WHEN e.queue_admit_per_minute IS NULL THEN NULL ELSE json_build_object('admit_per_minute', e.queue_admit_per_minute, 'pass_seconds', e.queue_pass_seconds) END AS queue,
+          (SELECT json_agg(json_build_object('id', tt.id, 'name', tt.name, 'price', tt.price::text,
+                                  'capacity', tt.capacity, 'remaining', tt.remaining,
+                                  'max_per_order', tt.max_per_order) ORDER BY tt.position)
+          FROM ticket_types tt WHERE tt.event_id = e.id) AS ticket_types;

@@ -1,6 +1,7 @@
 -- The books of one event after a load test (`flask loadtest verify`): what the event row
 -- says is taken, what its live orders hold, what its ticket rows say, its orders by
--- status and how many orders broke max_per_order. No row: no such event.
+-- status and how many orders broke max_per_order; and the same books per ticket type
+-- (`ticket_types`: name, capacity, remaining, held_by_orders, live_tickets). No row: no such event.
 SELECT e.id, e.capacity, e.remaining, e.max_per_order,
        e.capacity - e.remaining AS taken,
        (SELECT coalesce(sum(o.quantity), 0)
@@ -16,6 +17,14 @@ SELECT e.id, e.capacity, e.remaining, e.max_per_order,
                  GROUP BY o.status) s) AS orders_by_status,
        (SELECT count(*)
           FROM orders o
-         WHERE o.event_id = e.id AND o.quantity > e.max_per_order) AS orders_over_limit
+         WHERE o.event_id = e.id AND o.quantity > e.max_per_order) AS orders_over_limit,
+       (SELECT json_agg(json_build_object(
+                   'name', tt.name, 'capacity', tt.capacity, 'remaining', tt.remaining,
+                   'held_by_orders', (SELECT coalesce(sum(o.quantity), 0) FROM orders o
+                                       WHERE o.ticket_type_id = tt.id AND o.status IN ('PENDING', 'PAID')),
+                   'live_tickets', (SELECT count(*) FROM tickets t
+                                     WHERE t.ticket_type_id = tt.id AND t.status <> 'CANCELLED'))
+                 ORDER BY tt.position)
+          FROM ticket_types tt WHERE tt.event_id = e.id) AS ticket_types
   FROM events e
  WHERE e.id = :'event_id';

@@ -1,5 +1,6 @@
 -- Expire PENDING holds whose time is up, in one statement: the orders become EXPIRED,
--- their tickets CANCELLED, and their capacity returns to the events. SKIP LOCKED lets
+-- their tickets CANCELLED, and their capacity returns to the events and their ticket
+-- types (events first, then types: the lock order of sql/orders/purchase.sql). SKIP LOCKED lets
 -- several app instances sweep at once without waiting on each other or on a webhook
 -- that is settling the same order; each hold is released exactly once because only
 -- rows still PENDING under our lock are touched.
@@ -15,7 +16,7 @@ WITH due AS (
        SET status = 'EXPIRED', updated_at = now()
       FROM due
      WHERE o.id = due.id AND o.status = 'PENDING'
-    RETURNING o.id, o.event_id, o.quantity
+    RETURNING o.id, o.event_id, o.ticket_type_id, o.quantity
 ), cancelled AS (
     UPDATE tickets t
        SET status = 'CANCELLED'
@@ -33,6 +34,15 @@ WITH due AS (
     SELECT ep.id, 'order.expired', expired.id
       FROM expired
       JOIN webhook_endpoints ep ON ep.disabled_at IS NULL AND 'order.expired' = ANY (ep.events)
+), type_released AS (
+    -- joins `released`: a type row is locked only once its event's row is
+    UPDATE ticket_types t
+       SET remaining = t.remaining + r.quantity
+      FROM (SELECT event_id, ticket_type_id, sum(quantity)::int AS quantity
+              FROM expired GROUP BY event_id, ticket_type_id) r
+      JOIN released ON released.id = r.event_id
+     WHERE t.id = r.ticket_type_id
+    RETURNING t.id
 )
 SELECT (SELECT count(*) FROM expired) AS orders,
        (SELECT count(*) FROM cancelled) AS tickets,

@@ -1,12 +1,13 @@
 -- Refund a PAID order (run after orders/lock and orders/lock_tickets, in the same
 -- transaction, once no ticket is USED), in one statement: the order becomes REFUNDED
--- with the reason, its VALID tickets CANCELLED, their capacity back on sale, and its
+-- with the reason, its VALID tickets CANCELLED, their capacity back on sale (event and
+-- ticket type, in that lock order as in sql/orders/purchase.sql), and its
 -- captured payment `refund_due`. No row: the order was not PAID.
 WITH refunded AS (
     UPDATE orders
        SET status = 'REFUNDED', reason = coalesce(:'reason', reason), updated_at = now()
      WHERE id = :'order_id'::uuid AND status = 'PAID'
-    RETURNING id, event_id
+    RETURNING id, event_id, ticket_type_id
 ), cancelled AS (
     UPDATE tickets t
        SET status = 'CANCELLED'
@@ -18,7 +19,13 @@ WITH refunded AS (
        SET remaining = e.remaining + (SELECT count(*) FROM cancelled)::int
       FROM refunded r
      WHERE e.id = r.event_id
-    RETURNING e.id
+    RETURNING e.id, r.ticket_type_id
+), type_released AS (
+    UPDATE ticket_types t
+       SET remaining = t.remaining + (SELECT count(*) FROM cancelled)::int
+      FROM released r
+     WHERE t.id = r.ticket_type_id
+    RETURNING t.id
 ), due AS (
     UPDATE payments p
        SET state = 'refund_due', updated_at = now()

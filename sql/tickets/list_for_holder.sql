@@ -14,7 +14,7 @@ WITH mine AS (
       JOIN orders o ON o.id = t.order_id
      WHERE t.holder_id = :'user_id'::uuid AND o.status = 'PAID'
 ), page AS (
-    SELECT t.id, t.order_id, t.event_id, t.price, t.status, t.checked_in_at,
+    SELECT t.id, t.order_id, t.event_id, t.ticket_type_id, tt.name AS ticket_type_name, t.price, t.status, t.checked_in_at,
            coalesce(t.holder_id, o.user_id) AS holder_id, t.code_version, o.status AS order_status,
            json_build_object('id', e.id, 'name', e.name, 'date', e.date) AS event,
            e.date AS event_date
@@ -22,6 +22,7 @@ WITH mine AS (
       JOIN tickets t ON t.id = mine.id
       JOIN orders o ON o.id = t.order_id
       JOIN events e ON e.id = t.event_id
+      JOIN ticket_types tt ON tt.id = t.ticket_type_id
      ORDER BY e.date, t.id
      LIMIT :'limit'::int OFFSET :'offset'::int
 )

@@ -23,6 +23,7 @@ UPDATE tickets t
    AND e.date > now()
    AND e.deleted_at IS NULL
    AND t.code_version < 65535
-RETURNING t.id, t.order_id, t.event_id, t.price, t.status, t.checked_in_at, t.holder_id,
+RETURNING t.id, t.order_id, t.event_id, t.ticket_type_id,
+          (SELECT tt.name FROM ticket_types tt WHERE tt.id = t.ticket_type_id) AS ticket_type_name, t.price, t.status, t.checked_in_at, t.holder_id,
           t.code_version, o.status AS order_status,
           json_build_object('id', e.id, 'name', e.name, 'date', e.date) AS event;

@@ -1,3 +1,5 @@
+import json
+
 from ticketing import db, sql
 
 CREATE = sql.load("events/create")
@@ -9,8 +11,22 @@ DELETE = sql.load("events/delete")
 RESTORE = sql.load("events/restore")
 
 
-def create(*, created_by, queue=None, **fields) -> dict:
-    return db.current().one(CREATE, created_by=created_by, **_queue_columns(queue), **fields)
+def create(*, created_by, ticket_types: list[dict], queue=None, **fields) -> dict:
+    """The event with its types; `ticket_types` in order, each {name, price, capacity,
+    max_per_order (None: the event's)}."""
+    types = [
+        {
+            "name": t["name"],
+            "price": str(t["price"]),
+            "capacity": t["capacity"],
+            "max_per_order": t.get("max_per_order"),
+            "position": position,
+        }
+        for position, t in enumerate(ticket_types, start=1)
+    ]
+    return db.current().one(
+        CREATE, created_by=created_by, ticket_types=json.dumps(types), **_queue_columns(queue), **fields
+    )
 
 
 def get(*, event_id) -> dict | None:
@@ -69,3 +85,42 @@ def delete(*, event_id) -> bool:
 def restore(*, event_id) -> dict | None:
     """Undelete; None if the event is unknown or not deleted."""
     return db.current().one(RESTORE, id=event_id)
+
+
+ADD_TICKET_TYPE = sql.load("events/add_ticket_type")
+UPDATE_TICKET_TYPE = sql.load("events/update_ticket_type")
+DELETE_TICKET_TYPE = sql.load("events/delete_ticket_type")
+TICKET_TYPE_STATE = sql.load("events/ticket_type_state")
+
+
+def add_ticket_type(*, event_id, name: str, price, capacity: int, max_per_order: int | None) -> dict | None:
+    """The new type, last in the list; None if the event is unknown, deleted or has 20
+    types. A name the event already uses raises UniqueViolation
+    (ticket_types_name_unique); so may a concurrent add (ticket_types_position_unique)."""
+    return db.current().one(
+        ADD_TICKET_TYPE,
+        event_id=event_id,
+        name=name,
+        price=price,
+        capacity=capacity,
+        max_per_order=max_per_order,
+    )
+
+
+def update_ticket_type(*, event_id, type_id, changes: dict) -> dict | None:
+    """Apply the given fields; None if there is no such type of a live event, or the new
+    capacity is below what is sold of it."""
+    params = {field: changes.get(field) for field in ("name", "price", "capacity", "max_per_order")}
+    params["max_per_order_given"] = "max_per_order" in changes  # null: the event's
+    return db.current().one(UPDATE_TICKET_TYPE, event_id=event_id, type_id=type_id, **params)
+
+
+def delete_ticket_type(*, event_id, type_id) -> bool:
+    """False if there is no such type of a live event, it has orders, or it is the last."""
+    return db.current().one(DELETE_TICKET_TYPE, event_id=event_id, type_id=type_id) is not None
+
+
+def ticket_type_state(*, event_id, type_id) -> dict | None:
+    """The type's capacity, remaining, sold, orders (ever placed) and the event's number
+    of types; None if there is no such type of a live event."""
+    return db.current().one(TICKET_TYPE_STATE, event_id=event_id, type_id=type_id)

@@ -36,6 +36,67 @@ class QueueSettings(Schema):
     )
 
 
+MAX_TICKET_TYPES = 20
+TYPES_DOC = (
+    "The kinds of ticket sold (docs/ticket-types.md), first one first: 1 to 20, names unique. "
+    "Omitted: one type, `General`, with the event's `price` and `capacity`. The event's `price` is "
+    "its first type's; its `capacity` stays the venue's overall cap (type capacities may add up "
+    "to more: a shared pool)."
+)
+
+
+class TicketTypeIn(Schema):
+    name = Trimmed(required=True, validate=validate.Length(1, 100), metadata={"example": "VIP"})
+    price = Money(required=True, metadata={**Money.INPUT_DOC, "description": ">= 0, at most two decimals"})
+    capacity = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(0, 1_000_000),
+        metadata={
+            "description": "Tickets of this type, at most (the event's capacity still binds); 0 stops "
+            "its sale"
+        },
+    )
+    max_per_order = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(1, 100),
+        metadata={
+            "description": "Tickets of this type per order; omitted or null: the event's `max_per_order`"
+        },
+    )
+
+    @validates("name")
+    def _no_nul(self, value, **kwargs):
+        if "\x00" in value:
+            raise ValidationError("Must not contain NUL characters.")
+
+
+class TicketTypePatch(TicketTypeIn):
+    """Any field of a ticket type, at least one."""
+
+    JSON_SCHEMA = {"minProperties": 1}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Send at least one field to change.")
+
+
+class TicketTypeOut(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True, metadata={"example": "General"})
+    price = Money(required=True, metadata={"type": "string", "format": "decimal", "example": "100.00"})
+    capacity = fields.Integer(required=True)
+    remaining = fields.Integer(required=True, metadata={"description": "Tickets of this type still for sale"})
+    max_per_order = fields.Integer(required=True)
+
+
 QUEUE_DOC = (
     "The waiting room, or null for none. With one, `POST /orders` needs a `Queue-Pass` from "
     "`POST /events/{event_id}/queue` (docs/waiting-room.md)."
@@ -43,6 +104,9 @@ QUEUE_DOC = (
 
 
 class EventIn(Schema):
+    # `price` is required unless `ticket_types` gives it (the first type's)
+    JSON_SCHEMA = {"anyOf": [{"required": ["price"]}, {"required": ["ticket_types"]}]}
+
     name = Trimmed(required=True, validate=validate.Length(1, 200), metadata={"example": "Rock in Rio"})
     location = Trimmed(
         required=True, validate=validate.Length(1, 200), metadata={"example": "Rio de Janeiro"}
@@ -58,10 +122,11 @@ class EventIn(Schema):
     date = UtcDateTime(required=True, metadata={"description": "When it starts; must be in the future"})
     capacity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1_000_000))
     price = Money(
-        required=True,
         metadata={
             **Money.INPUT_DOC,
-            "description": "A JSON number or a decimal string; >= 0, at most two decimals",
+            "description": "A JSON number or a decimal string; >= 0, at most two decimals. Required "
+            "unless `ticket_types` is given (then it may be omitted, or must equal the first type's "
+            "price). On PATCH, the event's first ticket type's price follows it.",
         },
     )
     currency = fields.String(
@@ -109,6 +174,25 @@ class EventIn(Schema):
         allow_none=True,
         metadata={"type": "object", "description": QUEUE_DOC},
     )
+    ticket_types = fields.List(
+        fields.Nested(TicketTypeIn),
+        validate=validate.Length(1, MAX_TICKET_TYPES),
+        metadata={"description": TYPES_DOC},
+    )
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _price_and_types(self, data, original_data, **kwargs):
+        types = data.get("ticket_types")
+        if isinstance(original_data, dict) and "ticket_types" in original_data:
+            if not types:
+                return  # the list itself is invalid: its own errors say why
+            names = [t.get("name") for t in types]
+            if len(set(names)) != len(names):
+                raise ValidationError("Ticket type names must be unique within the event.", "ticket_types")
+            if "price" in data and "price" in types[0] and data["price"] != types[0]["price"]:
+                raise ValidationError("Must equal the first ticket type's price (or be omitted).", "price")
+        elif not self.partial and isinstance(original_data, dict) and "price" not in original_data:
+            raise ValidationError("Missing data for required field.", "price")
 
     @validates_schema
     def _sale_starts_before_the_event(self, data, **kwargs):
@@ -140,6 +224,7 @@ class EventPatch(EventIn):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("partial", True)
+        kwargs.setdefault("exclude", ("ticket_types",))  # edited through /ticket-types
         super().__init__(**kwargs)
 
     @validates_schema
@@ -172,6 +257,11 @@ class EventOut(Schema):
     )
     queue = fields.Nested(
         QueueSettings, required=True, allow_none=True, metadata={"type": "object", "description": QUEUE_DOC}
+    )
+    ticket_types = fields.List(
+        fields.Nested(TicketTypeOut),
+        required=True,
+        metadata={"description": "Its ticket types, first one first (the default of `POST /orders`)"},
     )
     created_by = fields.UUID(required=True)
     created_at = UtcDateTime(required=True)

@@ -63,6 +63,13 @@ def verify(event_id: str, *, recorded: list[str], malformed: list[str]) -> Repor
         report.violations.append(f"PENDING/PAID orders hold {held} tickets, but {live} ticket rows are live")
     if live > books["capacity"]:
         report.violations.append(f"oversold: {live} live tickets for a capacity of {books['capacity']}")
+    for kind in books["ticket_types"] or ():
+        taken_of_type = kind["capacity"] - kind["remaining"]
+        if kind["remaining"] < 0 or not (taken_of_type == kind["held_by_orders"] == kind["live_tickets"]):
+            report.violations.append(
+                f"ticket type {kind['name']!r}: capacity - remaining = {taken_of_type}, PENDING/PAID"
+                f" orders hold {kind['held_by_orders']}, {kind['live_tickets']} ticket rows are live"
+            )
     if books["orders_over_limit"]:
         report.violations.append(
             f"{books['orders_over_limit']} orders exceed max_per_order ({books['max_per_order']})"

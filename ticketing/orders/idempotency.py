@@ -29,8 +29,13 @@ class Answer:
     replayed: bool = False
 
 
-def request_hash(event_id, quantity: int) -> str:
-    return hashlib.sha256(f"POST {API_PREFIX}/orders\n{event_id}\n{quantity}".encode()).hexdigest()
+def request_hash(event_id, quantity: int, ticket_type_id=None) -> str:
+    # Without a type the text is what it was before ticket types, so keys stored then
+    # still match their retries; a type adds a line (and differs from no type at all).
+    text = f"POST {API_PREFIX}/orders\n{event_id}\n{quantity}"
+    if ticket_type_id is not None:
+        text += f"\n{ticket_type_id}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def replay(principal: Principal, key: str, digest: str) -> Answer:

@@ -25,6 +25,7 @@ def purchase(
     event_id,
     quantity: int,
     hold_seconds: int,
+    ticket_type_id=None,
     idempotency_key=None,
     request_hash=None,
     queue_pass=None,
@@ -42,17 +43,22 @@ def purchase(
         event_id=event_id,
         quantity=quantity,
         hold_seconds=hold_seconds,
+        ticket_type_id=ticket_type_id,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
         queue_pass=queue_pass,
     )
 
 
-def why_not_sold(*, event_id, user_id, queue_pass=None) -> dict:
+def why_not_sold(*, event_id, user_id, ticket_type_id=None, queue_pass=None) -> dict:
     """The buyer's token_version (None: no such account), the event's remaining,
     max_per_order, closed, sale_starts_at, not_started, max_per_user and queued (None: no
-    such event), the buyer's held tickets for it, and the given pass as stored."""
-    return db.current().one(WHY_NOT_SOLD, event_id=event_id, user_id=user_id, queue_pass=queue_pass)
+    such event), the buyer's held tickets for it, the ticket type's type_id, type_name,
+    type_remaining and type_max_per_order (None: not one of the event's types), and the
+    given pass as stored."""
+    return db.current().one(
+        WHY_NOT_SOLD, event_id=event_id, user_id=user_id, ticket_type_id=ticket_type_id, queue_pass=queue_pass
+    )
 
 
 def get(*, order_id) -> dict | None:

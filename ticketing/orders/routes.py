@@ -58,14 +58,17 @@ class Orders(MethodView):
     def post(self, headers, body):
         """Buy tickets: a PENDING order holding `quantity` tickets until it is paid or its hold expires.
 
-        404 when the event does not exist; 409 `sold-out` (with `remaining`) when fewer
-        tickets are left than asked; 409 `event-closed` once the event has started;
+        `ticket_type_id` picks one of the event's `ticket_types` (default: its first); the
+        order's `unit_price` is that type's price. 404 when the event does not exist or the
+        type is not one of its types; 409 `sold-out` (with `remaining`) when fewer tickets
+        are left than asked, of the type or of the event (`remaining` is what is left of
+        the one that ran out); 409 `event-closed` once the event has started;
         409 `sale-not-started` (with `sale_starts_at`) before the event's sale start;
         409 `per-user-limit` (with `allowed`, how many more you may buy) when your PENDING
         and PAID tickets for the event plus `quantity` exceed its `max_per_user`;
         403 `queue-pass-required` when the event has a waiting room and the `Queue-Pass`
         header is missing, unknown, expired, used, or not yours for this event (the detail
-        says which); 422 when `quantity` exceeds the event's `max_per_order`, or
+        says which); 422 when `quantity` exceeds the event's or the type's `max_per_order`, or
         `idempotency-key-reused` when an `Idempotency-Key` is reused with a different body.
         All of these are checked inside the one purchase statement.
         """
@@ -74,6 +77,7 @@ class Orders(MethodView):
             principal,
             event_id=body["event_id"],
             quantity=body["quantity"],
+            ticket_type_id=body["ticket_type_id"],
             idempotency_key=headers["idempotency_key"],
             queue_pass=headers["queue_pass"],
         )
@@ -139,4 +143,5 @@ class RefundOrder(MethodView):
         An order with a checked-in ticket: 409 `ticket-already-used` (with `used_tickets`);
         any state but PAID: 409 `invalid-transition`.
         """
+        # the order as the admin sees it (codes: null, its tickets are cancelled)
         return service.shown(security.current_principal(), service.refund(order_id, body["reason"]))

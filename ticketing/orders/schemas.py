@@ -29,7 +29,14 @@ class PurchaseIn(Schema):
         required=True,
         strict=True,
         validate=validate.Range(min=1, max=100),
-        metadata={"description": "1 to the event's `max_per_order`", "example": 2},
+        metadata={"description": "1 to the event's and the ticket type's `max_per_order`", "example": 2},
+    )
+    ticket_type_id = fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "One of the event's `ticket_types`; omitted or null: the event's first type "
+            "(docs/ticket-types.md). Another event's type: 404.",
+        },
     )
 
 
@@ -52,6 +59,8 @@ class OrderOut(Schema):
     id = fields.UUID(required=True)
     event_id = fields.UUID(required=True)
     user_id = fields.UUID(required=True)
+    ticket_type_id = fields.UUID(required=True, metadata={"description": "The ticket type bought"})
+    ticket_type_name = fields.String(required=True, metadata={"example": "General"})
     quantity = fields.Integer(required=True)
     unit_price = Money(required=True, metadata=MONEY_DOC)
     total_amount = Money(required=True, metadata=MONEY_DOC)

@@ -57,6 +57,7 @@ def purchase(
     *,
     event_id,
     quantity: int,
+    ticket_type_id=None,
     idempotency_key: str | None = None,
     queue_pass: str | None = None,
 ) -> Answer:
@@ -67,6 +68,7 @@ def purchase(
             principal,
             event_id=event_id,
             quantity=quantity,
+            ticket_type_id=ticket_type_id,
             idempotency_key=idempotency_key,
             queue_pass=queue_pass,
         )
@@ -84,19 +86,34 @@ def purchase(
 
 
 def _purchase(
-    principal: Principal, *, event_id, quantity: int, idempotency_key: str | None, queue_pass: str | None
+    principal: Principal,
+    *,
+    event_id,
+    quantity: int,
+    ticket_type_id,
+    idempotency_key: str | None,
+    queue_pass: str | None,
 ) -> Answer:
     if idempotency_key is None:
-        return Answer(order=_sell(principal, event_id=event_id, quantity=quantity, queue_pass=queue_pass))
+        return Answer(
+            order=_sell(
+                principal,
+                event_id=event_id,
+                quantity=quantity,
+                ticket_type_id=ticket_type_id,
+                queue_pass=queue_pass,
+            )
+        )
     # Optimistic: no lookup first. A used key makes the purchase statement fail and roll
     # back (the key's unique index), and only then is the stored answer read. The statement
     # also checks the token, so a revoked token never reads a stored answer.
-    digest = idempotency.request_hash(event_id, quantity)
+    digest = idempotency.request_hash(event_id, quantity, ticket_type_id)
     try:
         order = _sell(
             principal,
             event_id=event_id,
             quantity=quantity,
+            ticket_type_id=ticket_type_id,
             key=idempotency_key,
             digest=digest,
             queue_pass=queue_pass,
@@ -115,7 +132,16 @@ def _purchase(
     return Answer(order=order)
 
 
-def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=None, queue_pass=None) -> dict:
+def _sell(
+    principal: Principal,
+    *,
+    event_id,
+    quantity: int,
+    ticket_type_id=None,
+    key=None,
+    digest=None,
+    queue_pass=None,
+) -> dict:
     hold_seconds = current_app.config["SETTINGS"].order_hold_seconds
     event = {}
 
@@ -127,6 +153,7 @@ def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=Non
                 event_id=event_id,
                 quantity=quantity,
                 hold_seconds=hold_seconds,
+                ticket_type_id=ticket_type_id,
                 idempotency_key=key,
                 request_hash=digest,
                 queue_pass=queue_pass,
@@ -135,15 +162,22 @@ def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=Non
             raise Unauthorized("This account no longer exists") from None
 
     def explain():
-        event.update(repository.why_not_sold(event_id=event_id, user_id=principal.id, queue_pass=queue_pass))
+        event.update(
+            repository.why_not_sold(
+                event_id=event_id, user_id=principal.id, ticket_type_id=ticket_type_id, queue_pass=queue_pass
+            )
+        )
         # The route skipped the token lookup (the purchase statement checked it): first
         # find out whether the token was the reason nothing was sold.
         security.check_not_revoked(principal, event["token_version"])
         if event["remaining"] is None:
             raise NotFound("No event with this id")
-        if quantity > event["max_per_order"]:
+        if event["type_id"] is None:
+            raise NotFound("No ticket type with this id for this event")
+        per_order = min(event["max_per_order"], event["type_max_per_order"])
+        if quantity > per_order:
             raise ValidationFailed(
-                {"quantity": [f"At most {event['max_per_order']} tickets per order for this event."]}
+                {"quantity": [f"At most {per_order} tickets per order for this ticket type."]}
             )
         if event["closed"]:
             raise ApiError("This event has already started; tickets are no longer sold", kind=EVENT_CLOSED)
@@ -164,11 +198,13 @@ def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=Non
                 kind=PER_USER_LIMIT,
                 allowed=allowed,
             )
-        if event["remaining"] < quantity:
-            left = event["remaining"]
-            detail = (
-                "No tickets left for this event" if left == 0 else f"Only {left} tickets left for this event"
-            )
+        if event["remaining"] < quantity or event["type_remaining"] < quantity:
+            # the one that ran out: the event (the venue's cap) or the type
+            if event["type_remaining"] < event["remaining"]:
+                left, what = event["type_remaining"], f"of {event['type_name']!r} for this event"
+            else:
+                left, what = event["remaining"], "for this event"
+            detail = f"No tickets left {what}" if left == 0 else f"Only {left} tickets left {what}"
             raise ApiError(detail, kind=SOLD_OUT, remaining=left)
         return None  # capacity came back in between (a rejected payment): try again
 
@@ -177,7 +213,9 @@ def _sell(principal: Principal, *, event_id, quantity: int, key=None, digest=Non
         explain,
         attempts=2,
         gave_up=lambda: ApiError(
-            "Tickets are selling fast; try again", kind=SOLD_OUT, remaining=event["remaining"]
+            "Tickets are selling fast; try again",
+            kind=SOLD_OUT,
+            remaining=min(event["remaining"], event["type_remaining"]),
         ),
     )
 

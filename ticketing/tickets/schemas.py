@@ -19,6 +19,10 @@ class TicketOut(Schema):
     id = fields.UUID(required=True)
     order_id = fields.UUID(required=True)
     event_id = fields.UUID(required=True)
+    ticket_type_id = fields.UUID(
+        required=True, metadata={"description": "The ticket's type (docs/ticket-types.md)"}
+    )
+    ticket_type_name = fields.String(required=True, metadata={"example": "General"})
     price = Money(required=True, metadata=MONEY_DOC)
     status = fields.String(required=True, validate=validate.OneOf(TICKET_STATUSES))
     checked_in_at = UtcDateTime(
@@ -81,6 +85,21 @@ class TransferIn(Schema):
     )
 
 
+class TicketTypeStatsOut(Schema):
+    ticket_type_id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    capacity = fields.Integer(required=True)
+    remaining = fields.Integer(required=True, metadata={"description": "Tickets of this type still for sale"})
+    sold = fields.Integer(
+        required=True,
+        metadata={"description": "Its tickets held by PENDING and PAID orders (capacity - remaining)"},
+    )
+    pending = fields.Integer(required=True)
+    paid = fields.Integer(required=True)
+    checked_in = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+
+
 class EventStatsOut(Schema):
     event_id = fields.UUID(required=True)
     capacity = fields.Integer(required=True)
@@ -94,4 +113,9 @@ class EventStatsOut(Schema):
     checked_in = fields.Integer(required=True, metadata={"description": "Tickets used at the door"})
     cancelled = fields.Integer(
         required=True, metadata={"description": "Tickets of rejected, expired, cancelled or refunded orders"}
+    )
+    ticket_types = fields.List(
+        fields.Nested(TicketTypeStatsOut),
+        required=True,
+        metadata={"description": "The same counts per ticket type, first type first"},
     )
