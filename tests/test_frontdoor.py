@@ -32,7 +32,6 @@ from tests.support.frontdoor import (
 from tests.support.servers import free_port, wait_until_ready
 from tests.support.timeouts import REQUEST_TIMEOUT, SERVER_STOP_TIMEOUT, wait_until
 from ticketing import frontdoor
-from ticketing.config import default_metrics_port
 
 PROBLEM = "application/problem+json"
 
@@ -385,8 +384,8 @@ def test_metrics_are_never_served_through_the_front_door(door):
     assert response.status_code == 404
     assert response.headers["Content-Type"] == PROBLEM
     assert "http_requests_total" not in response.text
-    base = default_metrics_port(door.port)
-    if base:  # PORT + 1000 fits below 65536 (else metrics are off by default)
+    base = door.metrics_port
+    if base:
         for port in (base, base + 1):  # the app pool, the auth pool
             served = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=REQUEST_TIMEOUT)
             assert served.status_code == 200 and "ticketing_tickets_sold_total" in served.text

@@ -65,6 +65,7 @@ SCOPE = "ticketing"
 # Offsets from CLUSTER_PORT (nginx).
 OFFSETS = {"pgbouncer": 1, "haproxy": 2, "etcd": 3, "etcd_peer": 4}
 NODE_OFFSET = 5  # node i (0-based): postgres at +5+2i, Patroni's REST API at +6+2i
+METRICS_OFFSET = 20  # app n (1-based): its metrics listener (METRICS_PORT) at +20+n
 NODES = ("pg1", "pg2")
 
 
@@ -500,7 +501,13 @@ def start_apps(layout: Layout) -> list[dict]:
         name = f"app-{n}"
         socket_path = run_dir / f"{name}.sock"
         socket_path.unlink(missing_ok=True)
-        env = {**app_env(layout), "GUNICORN_BIND": f"unix:{socket_path}"}
+        env = {
+            **app_env(layout),
+            "GUNICORN_BIND": f"unix:{socket_path}",
+            # each instance its own metrics listener and files (docs/operations.md)
+            "METRICS_PORT": str(layout.port + METRICS_OFFSET + n),
+            "PROMETHEUS_MULTIPROC_DIR": str(layout.root / "metrics" / name),
+        }
         pid = spawn(frontdoor.GUNICORN, run_dir / f"{name}.log", env=env)
         apps.append({"name": name, "pid": pid, "socket": str(socket_path)})
         # One after the other: the admin bootstrap (gunicorn.conf.py) runs once at a time.

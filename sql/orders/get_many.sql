@@ -1,6 +1,7 @@
 -- Several orders with their event summaries and tickets (as orders/get), for the webhooks
 -- that announce them.
-SELECT o.id, o.user_id, o.event_id, o.quantity, o.unit_price, o.total_amount, o.currency, o.status,
+SELECT o.id, o.user_id, o.event_id, o.ticket_type_id, tt.name AS ticket_type_name, o.quantity, o.unit_price,
+       o.total_amount, o.currency, o.status,
        o.reason, o.expires_at, o.late_payment_at, o.created_at, o.updated_at,
        json_build_object('id', e.id, 'name', e.name, 'date', e.date) AS event,
        (SELECT json_agg(json_build_object('id', t.id, 'price', t.price::text, 'status', t.status,
@@ -11,4 +12,5 @@ SELECT o.id, o.user_id, o.event_id, o.quantity, o.unit_price, o.total_amount, o.
           FROM tickets t WHERE t.order_id = o.id) AS tickets
   FROM orders o
   JOIN events e ON e.id = o.event_id
+  JOIN ticket_types tt ON tt.id = o.ticket_type_id
  WHERE o.id = ANY (:'ids'::uuid[]);

@@ -21,7 +21,7 @@ import requests
 
 from tests.support import ROOT
 from tests.support.samples import JWT_SECRET, WEBHOOK_SECRET
-from tests.support.servers import LiveServer, free_port, wait_until_ready
+from tests.support.servers import LiveServer, free_adjacent_ports, free_port, wait_until_ready
 from tests.support.timeouts import SERVER_STOP_TIMEOUT, WAIT_TIMEOUT
 from ticketing import frontdoor
 
@@ -61,6 +61,7 @@ class FrontDoorServer(LiveServer):
         super().__init__(url, process, log_path)
         self.folder = folder
         self.port = int(env["PORT"])
+        self.metrics_port = int(env.get("METRICS_PORT") or 0)  # the app pool's; the auth pool: + 1
         self.run_dir = frontdoor.run_dir_for(env, self.port)
 
     def log_lines(self) -> list[dict]:
@@ -111,6 +112,8 @@ def front_door_environment(database_url: str, folder: Path, **env_overrides: str
         "BCRYPT_ROUNDS": "4",
         "HOST": "127.0.0.1",
         "PORT": str(free_port()),
+        # both pools' metrics listeners on ports known free (PORT + 1000 may not be)
+        "METRICS_PORT": str(free_adjacent_ports()),
         "WEB_CONCURRENCY": "3",
         "DB_POOL_SIZE": "2",
         "DEV_DATA_DIR": str(folder),

@@ -36,6 +36,20 @@ def free_port() -> int:
     return port
 
 
+def free_adjacent_ports() -> int:
+    """A free port whose next port is free too (the front door's two metrics listeners)."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket() as first, socket.socket() as second:
+            try:
+                first.bind(("127.0.0.1", port))
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no two adjacent free ports on 127.0.0.1")
+
+
 def stop_process(process: subprocess.Popen) -> None:
     """SIGTERM; SIGKILL if it has not exited within SERVER_STOP_TIMEOUT."""
     process.terminate()

@@ -53,6 +53,8 @@ def order_data(row: dict) -> dict:
         "id": str(row["id"]),
         "event_id": str(row["event_id"]),
         "user_id": str(row["user_id"]),
+        "ticket_type_id": str(row["ticket_type_id"]),
+        "ticket_type_name": row["ticket_type_name"],
         "quantity": row["quantity"],
         "unit_price": f"{row['unit_price']:.2f}",
         "total_amount": f"{row['total_amount']:.2f}",
