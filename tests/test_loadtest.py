@@ -176,6 +176,38 @@ def test_locust_run_then_verify_passes_and_catches_a_ticket_sold_behind_the_apis
     )
 
 
+def test_verify_catches_a_buyer_over_max_per_user(prepared, cli, sql):
+    server, run_path = prepared
+    run = json.loads(run_path.read_text())
+    event_id, buyer = run["event"]["id"], run["users"][0]
+    sql.all("UPDATE events SET max_per_user = 2 WHERE id = %s", (event_id,))
+    bought = server.post(
+        "/api/v1/orders",
+        json={"event_id": event_id, "quantity": 2},
+        headers={"Authorization": f"Bearer {buyer['token']}"},
+    )
+    assert bought.status_code == 201
+    assert cli("verify", "--run", str(run_path)).exit_code == 0  # at the limit, not over it
+    # one more order for the same buyer, behind the API's back (its books kept balanced)
+    order_id = sql.value(
+        "INSERT INTO orders (user_id, event_id, ticket_type_id, quantity, unit_price, total_amount,"
+        "                    expires_at, currency)"
+        " SELECT user_id, event_id, ticket_type_id, 1, unit_price, unit_price, expires_at, currency"
+        "   FROM orders WHERE id = %s RETURNING id",
+        (bought.json()["id"],),
+    )
+    sql.all(
+        "INSERT INTO tickets (order_id, event_id, ticket_type_id, price)"
+        " SELECT id, event_id, ticket_type_id, unit_price FROM orders WHERE id = %s",
+        (order_id,),
+    )
+    sql.all("UPDATE events SET remaining = remaining - 1 WHERE id = %s", (event_id,))
+    sql.all("UPDATE ticket_types SET remaining = remaining - 1 WHERE event_id = %s", (event_id,))
+    bad = cli("verify", "--run", str(run_path))
+    assert bad.exit_code == 1
+    assert "1 buyers hold more than max_per_user (2) tickets in PENDING and PAID orders" in bad.output
+
+
 def test_verify_fails_when_a_recorded_201_does_not_exist(prepared, cli):
     _server, run_path = prepared
     run = json.loads(run_path.read_text())

@@ -74,6 +74,11 @@ def verify(event_id: str, *, recorded: list[str], malformed: list[str]) -> Repor
         report.violations.append(
             f"{books['orders_over_limit']} orders exceed max_per_order ({books['max_per_order']})"
         )
+    if books["users_over_limit"]:
+        report.violations.append(
+            f"{books['users_over_limit']} buyers hold more than max_per_user ({books['max_per_user']})"
+            " tickets in PENDING and PAID orders"
+        )
     wrong = repository.orders_with_wrong_tickets(event_id=event_id, limit=SHOWN)
     for row in wrong:
         report.violations.append(
