@@ -22,14 +22,12 @@ import requests
 from tests.support import ROOT
 from tests.support.frontdoor import (
     Connection,
-    FrontDoorServer,
-    front_door_environment,
     group_processes,
     remove,
     short_folder,
     start_front_door,
 )
-from tests.support.servers import free_port, wait_until_ready
+from tests.support.servers import free_port
 from tests.support.timeouts import REQUEST_TIMEOUT, SERVER_STOP_TIMEOUT, wait_until
 from ticketing import frontdoor
 
@@ -326,32 +324,20 @@ def test_bcrypt_paths_go_to_the_auth_pool_and_the_rest_to_the_app_pool(door, use
 def test_without_nginx_it_says_so_and_serves_gunicorn_on_loopback_only(database_url):
     # nginx "cannot be had": not found, and no apt-get on PATH to install it.
     script = "import sys; from ticketing import frontdoor; frontdoor.find_nginx = lambda: None; sys.exit(frontdoor.main())"
-    folder = short_folder()
-    env = front_door_environment(database_url, folder, HOST="0.0.0.0", PATH=str(Path(sys.executable).parent))
-    log_path = folder / "frontdoor.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = FrontDoorServer(f"http://127.0.0.1:{env['PORT']}", process, log_path, folder, env)
+    server = start_front_door(
+        database_url,
+        command=[sys.executable, "-c", script],
+        served_by="gunicorn",
+        HOST="0.0.0.0",
+        PATH=str(Path(sys.executable).parent),
+    )
+    log_path = server.log_path
     try:
-        wait_until_ready(
-            process,
-            lambda: server.get("/healthz").status_code == 200,
-            "gunicorn alone",
-            log_path,
-            not_yet=(requests.ConnectionError, requests.Timeout),
-        )
         assert server.get("/healthz").headers.get("Server", "").startswith("gunicorn")
         output = log_path.read_text()
         assert "nginx is not installed and there is no apt-get" in output
         assert "WITHOUT the front door" in output
-        assert f"Listening at: http://127.0.0.1:{env['PORT']}" in output  # HOST=0.0.0.0 ignored
+        assert f"Listening at: http://127.0.0.1:{server.port}" in output  # HOST=0.0.0.0 ignored
     finally:
         remove(server)
 

@@ -127,10 +127,12 @@ def short_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="fd-", dir="/tmp"))
 
 
-def start_front_door(database_url: str, command=None, **env_overrides: str) -> FrontDoorServer:
-    """The front door on a free port, ready (nginx answers /healthz), in its own process
-    group; its whole output (the app's JSON log, gunicorn's, nginx's errors) goes to
-    <folder>/frontdoor.log."""
+def start_front_door(
+    database_url: str, command=None, served_by: str = "nginx", **env_overrides: str
+) -> FrontDoorServer:
+    """The front door on a free port, ready (`served_by` answers /healthz: nginx, or
+    gunicorn when it runs alone), in its own process group; its whole output (the app's
+    JSON log, gunicorn's, nginx's errors) goes to <folder>/frontdoor.log."""
     folder = short_folder()
     env = front_door_environment(database_url, folder, **env_overrides)
     log_path = folder / "frontdoor.log"
@@ -147,8 +149,10 @@ def start_front_door(database_url: str, command=None, **env_overrides: str) -> F
     try:
         wait_until_ready(
             process,
-            lambda: requests.get(server("/healthz"), timeout=2).headers.get("Server") == "nginx",
-            "the front door",
+            lambda: (
+                requests.get(server("/healthz"), timeout=2).headers.get("Server", "").startswith(served_by)
+            ),
+            f"the front door ({served_by})",
             log_path,
             not_yet=(requests.ConnectionError, requests.Timeout),
         )
