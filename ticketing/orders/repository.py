@@ -3,7 +3,6 @@ from ticketing import db, sql
 PURCHASE = sql.load("orders/purchase", prepare=True)
 WHY_NOT_SOLD = sql.load("orders/why_not_sold")
 GET = sql.load("orders/get")
-GET_MANY = sql.load("orders/get_many")
 LIST_FOR_USER = sql.load("orders/list_for_user")
 SETTLE = sql.load("orders/settle")
 PAY_AFTER_EXPIRY = sql.load("orders/pay_after_expiry")
@@ -62,11 +61,11 @@ def why_not_sold(*, event_id, user_id, ticket_type_id=None, queue_pass=None) -> 
 
 
 def get(*, order_id) -> dict | None:
-    return db.current().one(GET, id=order_id)
+    return db.current().one(GET, ids=[order_id])
 
 
 def get_many(*, order_ids: list) -> list[dict]:
-    return db.current().all(GET_MANY, ids=order_ids)
+    return db.current().all(GET, ids=order_ids)
 
 
 def list_for_user(*, user_id, limit: int, offset: int) -> list[dict]:
