@@ -118,6 +118,11 @@ def front_door_environment(database_url: str, folder: Path, **env_overrides: str
         "DB_POOL_SIZE": "2",
         "DEV_DATA_DIR": str(folder),
         "NGINX_WORKER_PROCESSES": "1",
+        # no background writers (as start_gunicorn): a sweep racing the tests' TRUNCATE
+        # between tests can deadlock it
+        "EXPIRY_SWEEP_MS": "0",
+        "QUEUE_ADMIT_MS": "0",
+        "WEBHOOK_DELIVERY_MS": "0",
         **env_overrides,
     }
 
