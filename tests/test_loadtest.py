@@ -1,5 +1,7 @@
-"""The load-tester kit: prepare through the API, a headless locust run and a short wrk run
-against a real gunicorn, then verify against the database; k6.js at least parses."""
+"""The load-tester kit: prepare through the API, then a headless locust run against the
+front door (`python -m ticketing.frontdoor`, what `make run` runs: nginx and both gunicorn
+pools), once for a plain event and once through the waiting room, and verify against the
+database; a short wrk run against gunicorn; verify's own checks; k6.js at least parses."""
 
 from __future__ import annotations
 
@@ -29,32 +31,52 @@ def cli(app):
     return invoke
 
 
+ADMIN_PASSWORD = "admin-password-1"
+
+# The front door limits signups and logins per client address; a load test's prepare
+# comes from one address, so the test raises those two limits (docs/load-testing.md).
+# The per-user limit of POST /orders stays at its default: the tools honour its 429s.
+ONE_ADDRESS_LIMITS = {
+    "RATE_LIMIT_SIGNUP_PER_MINUTE": "6000",
+    "RATE_LIMIT_SIGNUP_BURST": "100",
+    "RATE_LIMIT_LOGIN_PER_MINUTE": "6000",
+    "RATE_LIMIT_LOGIN_BURST": "100",
+}
+
+
+def prepare_run(cli, users, tmp_path, base_url, *options):
+    """`loadtest prepare` against base_url as a fresh admin; the run file's path."""
+    admin = users.create(role="admin", email=f"admin-{uuid.uuid4().hex}@example.com", password=ADMIN_PASSWORD)
+    run_path = tmp_path / "run.json"
+    command = ["prepare", "--base-url", base_url, "--out", str(run_path)]
+    command += ["--admin-email", admin["email"], "--admin-password", ADMIN_PASSWORD, *options]
+    result = cli(*command)
+    assert result.exit_code == 0, result.output
+    return run_path
+
+
+def run_locust(run_path, tmp_path, buyers: int) -> tuple[str, dict]:
+    """A headless locust run of LOCUST_SECONDS with `buyers` users: (output, report)."""
+    report_path = tmp_path / "report.json"
+    env = {**os.environ, "LOADTEST_RUN": str(run_path), "LOADTEST_REPORT": str(report_path)}
+    command = [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py")]
+    command += ["--headless", "-u", str(buyers), "-r", str(buyers), "-t", f"{LOCUST_SECONDS}s"]
+    command += ["--only-summary", "--loglevel", "WARNING"]
+    done = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=TOOL_TIMEOUT
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-6000:]
+    return output, json.loads(report_path.read_text())
+
+
 @pytest.fixture
 def prepared(gunicorn, users, cli, tmp_path):
     """A gunicorn, an admin, and run.json for 20 buyers of a 30-ticket event."""
     server = gunicorn()
-    admin = users.create(
-        role="admin", email=f"admin-{uuid.uuid4().hex}@example.com", password="admin-password-1"
+    run_path = prepare_run(
+        cli, users, tmp_path, server.url, "--users", "20", "--capacity", "30", "--max-per-order", "4"
     )
-    run_path = tmp_path / "run.json"
-    result = cli(
-        "prepare",
-        "--base-url",
-        server.url,
-        "--users",
-        "20",
-        "--capacity",
-        "30",
-        "--max-per-order",
-        "4",
-        "--out",
-        str(run_path),
-        "--admin-email",
-        admin["email"],
-        "--admin-password",
-        "admin-password-1",
-    )
-    assert result.exit_code == 0, result.output
     return server, run_path
 
 
@@ -63,6 +85,7 @@ def test_prepare_writes_everything_a_tool_needs(prepared, sql):
     run = json.loads(run_path.read_text())
     assert run["base_url"] == server.url
     assert run["event"]["capacity"] == 30 and run["event"]["max_per_order"] == 4
+    assert run["event"]["queue"] is None  # no waiting room: the tools buy directly
     assert len(run["users"]) == 20 and len({u["token"] for u in run["users"]}) == 20
     assert (run_path.parent / run["orders_file"]).read_text() == ""
     assert oct(run_path.stat().st_mode & 0o777) == "0o600"  # tokens and a password
@@ -108,38 +131,36 @@ def test_prepare_explains_what_the_api_refused(gunicorn, users, cli, tmp_path):
     queue = cli(
         *base, "--admin-email", admin["email"], "--admin-password", "admin-password-1", "--queue", "{}"
     )
-    assert queue.exit_code == 1  # this server has no waiting room: the event body is refused
+    assert queue.exit_code == 1  # an incomplete waiting room: the event body is refused
     text = queue.output
     assert "creating the event: HTTP 422" in text and "queue" in text
 
 
-def test_locust_run_then_verify_passes_and_catches_a_ticket_sold_behind_the_apis_back(
-    prepared, cli, sql, tmp_path
+def test_locust_through_the_front_door_then_verify_passes_and_catches_a_ticket_sold_behind_the_apis_back(
+    front_door, users, cli, sql, tmp_path
 ):
-    server, run_path = prepared
-    report_path = tmp_path / "report.json"
-    env = {**os.environ, "LOADTEST_RUN": str(run_path), "LOADTEST_REPORT": str(report_path)}
-    command = [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py")]
-    command += [
-        "--headless",
-        "-u",
-        "8",
-        "-r",
-        "8",
-        "-t",
-        f"{LOCUST_SECONDS}s",
-        "--only-summary",
-        "--loglevel",
-        "WARNING",
-    ]
-    done = subprocess.run(
-        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=TOOL_TIMEOUT
+    server = front_door(**ONE_ADDRESS_LIMITS)
+    run_path = prepare_run(
+        cli,
+        users,
+        tmp_path,
+        server.url,
+        "--users",
+        "20",
+        "--capacity",
+        "30",
+        "--max-per-order",
+        "4",
+        "--concurrency",
+        "4",
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "statuses of POST /orders" in done.stdout + done.stderr
-    report = json.loads(report_path.read_text())
-    assert set(report["statuses"]) <= {"201", "409"}, report
-    assert report["failures"] == 0
+    output, report = run_locust(run_path, tmp_path, buyers=8)
+    assert "statuses of POST /api/v1/orders" in output
+    assert set(report) == {"POST /api/v1/orders"}  # no waiting room: no join, no poll
+    purchases = report["POST /api/v1/orders"]
+    # 429: the per-user limit of POST /orders at the front door, honoured and retried
+    assert set(purchases["statuses"]) <= {"201", "409", "429", "503"}, report
+    assert purchases["failures"] == 0 and purchases["latency_ms"]["p50"] > 0
 
     run = json.loads(run_path.read_text())
     recorded = (run_path.parent / run["orders_file"]).read_text().split()
@@ -148,14 +169,17 @@ def test_locust_run_then_verify_passes_and_catches_a_ticket_sold_behind_the_apis
     assert sold == 30  # 8 buyers for 10 s sell out 30 tickets
     assert (
         len(recorded)
-        == report["statuses"]["201"]
+        == purchases["statuses"]["201"]
         == sql.value("SELECT count(*) FROM orders WHERE event_id = %s", (event_id,))
     )
+    # every request went through nginx to the app pool
+    assert sum(1 for line in server.access_log() if line.get("uri", "").endswith("/orders")) >= len(recorded)
 
     ok = cli("verify", "--run", str(run_path))
     assert ok.exit_code == 0, ok.output
     assert "OK: every invariant holds" in ok.output
     assert f"201s recorded by the load tool: {len(recorded)}" in ok.output
+    assert "waiting room" not in ok.output
 
     # A ticket inserted behind the API's back: the books no longer balance.
     sql.all(
@@ -172,6 +196,102 @@ def test_locust_run_then_verify_passes_and_catches_a_ticket_sold_behind_the_apis
     assert "live tickets for a capacity of 30" in text
     assert (
         "ticket type 'General': capacity - remaining = 30, PENDING/PAID orders hold 30, 31 ticket rows"
+        in text
+    )
+
+
+def test_locust_through_the_waiting_room_of_the_front_door_then_verify(front_door, users, cli, sql, tmp_path):
+    # Admission on (every 200 ms in each worker): this test's own server, stopped by the
+    # front_door fixture when the test ends, before the next test empties the tables.
+    server = front_door(QUEUE_ADMIT_MS="200", **ONE_ADDRESS_LIMITS)
+    queue = json.dumps({"admit_per_minute": 600, "pass_seconds": 60})
+    run_path = prepare_run(
+        cli,
+        users,
+        tmp_path,
+        server.url,
+        "--users",
+        "20",
+        "--capacity",
+        "20",
+        "--queue",
+        queue,
+        "--concurrency",
+        "4",
+    )
+    run = json.loads(run_path.read_text())
+    assert run["event"]["queue"] == {"admit_per_minute": 600, "pass_seconds": 60}
+    event_id = run["event"]["id"]
+
+    output, report = run_locust(run_path, tmp_path, buyers=20)
+    join, poll, purchase = (
+        report["POST /api/v1/events/{event_id}/queue"],
+        report["GET /api/v1/events/{event_id}/queue"],
+        report["POST /api/v1/orders"],
+    )
+    for route in (join, poll, purchase):
+        assert route["failures"] == 0, report
+        assert route["latency_ms"]["p50"] > 0
+    assert "statuses of POST /api/v1/events/{event_id}/queue" in output
+    assert "statuses of GET /api/v1/events/{event_id}/queue" in output
+    assert set(join["statuses"]) <= {"200", "201", "429", "503"}, report
+    # 20 buyers join; after buying, each joins again and meets the sold-out room
+    assert join["statuses"]["201"] >= 20
+    assert set(poll["statuses"]) <= {"200", "429", "503"} and poll["statuses"]["200"] > 0
+    assert set(purchase["statuses"]) <= {"201", "409", "429", "503"}, report
+    assert report["waiting room: join to pass"]["passes"] == purchase["statuses"]["201"] == 20
+
+    # Every order was bought with its buyer's pass, and nobody polled faster than asked:
+    # waiting entries answer Retry-After >= 1, so a buyer polls at most ~once a second.
+    assert sql.value("SELECT capacity - remaining FROM events WHERE id = %s", (event_id,)) == 20
+    assert (
+        sql.value(
+            "SELECT count(*) FROM queue_entries WHERE event_id = %s AND status = 'purchased'", (event_id,)
+        )
+        == 20
+    )
+    assert poll["requests"] <= 20 * (LOCUST_SECONDS + 1)
+
+    ok = cli("verify", "--run", str(run_path))
+    assert ok.exit_code == 0, ok.output
+    assert "waiting room: " in ok.output and "orders since it opened 20, passes used 20" in ok.output
+
+    # An order behind the waiting room's back (no pass used), its books kept balanced
+    # (one more ticket of capacity): only the waiting room's check can see it.
+    first, second = (
+        str(row["user_id"])
+        for row in sql.all(
+            "SELECT user_id FROM orders WHERE event_id = %s ORDER BY user_id LIMIT 2", (event_id,)
+        )
+    )
+    sql.all("UPDATE events SET capacity = capacity + 1 WHERE id = %s", (event_id,))
+    sql.all("UPDATE ticket_types SET capacity = capacity + 1 WHERE event_id = %s", (event_id,))
+    order_id = sql.value(
+        "INSERT INTO orders (user_id, event_id, ticket_type_id, quantity, unit_price, total_amount,"
+        "                    expires_at, currency)"
+        " SELECT user_id, event_id, ticket_type_id, 1, unit_price, unit_price, expires_at, currency"
+        "   FROM orders WHERE event_id = %s AND user_id = %s RETURNING id",
+        (event_id, first),
+    )
+    sql.all(
+        "INSERT INTO tickets (order_id, event_id, ticket_type_id, price)"
+        " SELECT id, event_id, ticket_type_id, unit_price FROM orders WHERE id = %s",
+        (order_id,),
+    )
+    # and a pass marked used that bought nothing
+    sql.all(
+        "INSERT INTO queue_entries (event_id, user_id, place, status, admitted_at, pass,"
+        "                           pass_expires_at, purchased_at)"
+        " VALUES (%s, %s, 1e9, 'purchased', now(), md5(random()::text), now() + interval '1 minute', now())",
+        (event_id, second),
+    )
+    bad = cli("verify", "--run", str(run_path))
+    assert bad.exit_code == 1
+    text = bad.output
+    assert "FAILED: 2 violations" in text
+    assert f"1 buyers have more orders than used passes (an order without a pass): {first}" in text
+    assert (
+        f"1 buyers have more used passes than orders (a pass marked purchased without its order): {second}"
         in text
     )
 

@@ -48,7 +48,8 @@ def _json_option(value: str | None, name: str):
 @click.option(
     "--queue",
     metavar="JSON",
-    help="Sent as the event's `queue` field, as is (needs a server with the waiting room)",
+    help="Sent as the event's `queue` field, as is, e.g. '{\"admit_per_minute\": 600}':"
+    " the tools then go through the waiting room",
 )
 @click.option(
     "--concurrency", type=click.IntRange(1, 256), default=16, show_default=True, help="Parallel signups"
@@ -112,8 +113,8 @@ loadtest.add_command(prepare_command)
     help="Order ids the tool recorded (default: the run's orders_file, next to it)",
 )
 def verify_command(run_path, orders_path):
-    """Check the run's event in this app's database: nothing oversold, every recorded 201 real.
-    Exits 1 on any violation."""
+    """Check the run's event in this app's database: nothing oversold, every recorded 201 real,
+    and with a waiting room no order without a used pass. Exits 1 on any violation."""
     from ticketing.loadtest.service import read_recorded_orders, verify
 
     run = json.loads(run_path.read_text())

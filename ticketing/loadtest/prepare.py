@@ -159,6 +159,8 @@ def prepare(
             "id": created["id"],
             "capacity": created["capacity"],
             "max_per_order": created.get("max_per_order"),
+            # the tools go through the waiting room when this is not null
+            "queue": created.get("queue"),
             **{key: created[key] for key in (event_fields or {}) if key in created},
         },
         "quantity": quantity,

@@ -86,6 +86,8 @@ def verify(event_id: str, *, recorded: list[str], malformed: list[str]) -> Repor
             f" has {row['live_tickets']} live tickets"
         )
 
+    check_waiting_room(event_id, report)
+
     # The same order may be recorded twice: a retried request with its Idempotency-Key is
     # answered with the first order again.
     report.facts.append(f"201s recorded by the load tool: {len(recorded)} ({len(set(recorded))} orders)")
@@ -96,3 +98,33 @@ def verify(event_id: str, *, recorded: list[str], malformed: list[str]) -> Repor
         shown = ", ".join(str(row["id"]) for row in missing[:SHOWN])
         report.violations.append(f"{len(missing)} orders answered 201 are not orders of this event: {shown}")
     return report
+
+
+def check_waiting_room(event_id: str, report: Report) -> None:
+    """When the event has a waiting room: every order since it opened used a pass of its
+    buyer, and every used pass bought one order, within its validity."""
+    books = repository.queue_books(event_id=event_id, limit=SHOWN)
+    if books is None or not books["queued"]:
+        return
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(books["entries_by_status"].items())) or "none"
+    report.facts.append(
+        f"waiting room: {books['entries']} entries ({statuses}); orders since it opened"
+        f" {books['orders']}, passes used {books['used_passes']}"
+    )
+    if books["buyers_without_pass"]:
+        report.violations.append(
+            f"{books['buyers_without_pass']} buyers have more orders than used passes (an order"
+            f" without a pass): {', '.join(books['shown_without_pass'])}"
+        )
+    if books["buyers_with_unspent_pass"]:
+        report.violations.append(
+            f"{books['buyers_with_unspent_pass']} buyers have more used passes than orders (a pass"
+            f" marked purchased without its order): {', '.join(books['shown_unspent_pass'])}"
+        )
+    if books["passes_on_several_entries"]:
+        report.violations.append(f"{books['passes_on_several_entries']} passes are on more than one entry")
+    if books["passes_used_out_of_time"]:
+        report.violations.append(
+            f"{books['passes_used_out_of_time']} passes were used before their admission"
+            " or after they expired"
+        )
