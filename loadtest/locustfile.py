@@ -90,7 +90,7 @@ class Buyer(HttpUser):
     def call(self, method, path, route, headers, body=None):
         """One request of `route`, retried after its Retry-After on 429/503 with the same
         headers (so the same Idempotency-Key and Queue-Pass). Returns (status, JSON body or
-        None, seconds the answer's Retry-After names); counts every status."""
+        None, seconds the answer's Retry-After names); counts every status. (k6.js: call)"""
         for attempt in range(MAX_RETRIES + 1):
             with self.client.request(
                 method, path, json=body, headers=headers, name=route, catch_response=True
@@ -114,7 +114,8 @@ class Buyer(HttpUser):
 
     def wait_for_pass(self):
         """Join the waiting room and poll it, honouring Retry-After, until admitted: the
-        pass, or None to start the journey again. Stops this user once it is sold out."""
+        pass, or None to start the journey again. Stops this user once it is sold out.
+        (k6.js: waitForPass)"""
         path = f"{API}/events/{EVENT_ID}/queue"
         joined = time.perf_counter()
         status, entry, wait = self.call("POST", path, JOIN, self.headers)
@@ -135,6 +136,8 @@ class Buyer(HttpUser):
 
     @task
     def journey(self):
+        """One buyer's journey: through the waiting room if any, then the purchase.
+        (k6.js: journey)"""
         queue_pass = None
         if QUEUED:
             queue_pass = self.wait_for_pass()
@@ -184,8 +187,8 @@ def report(environment, **kwargs):
         lines.append(f"statuses of {route} ({sum(counted.values())} responses, retries included):")
         lines += [f"  {status}: {count}" for status, count in sorted(counted.items())]
         lines.append("  latency ms: " + ", ".join(f"{k} {v:.0f}" for k, v in latency.items()))
-    waited = environment.stats.get(QUEUE_WAIT, "QUEUE")
-    if waited.num_requests:
+    waited = environment.stats.entries.get((QUEUE_WAIT, "QUEUE"))  # get() would add a row
+    if waited is not None and waited.num_requests:
         latency = {f"p{p}": waited.get_response_time_percentile(p / 100) for p in (50, 90, 99)}
         summary[QUEUE_WAIT] = {"passes": waited.num_requests, "latency_ms": latency}
         lines.append(

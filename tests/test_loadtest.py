@@ -373,3 +373,44 @@ def test_k6_script_parses_as_an_es_module(tmp_path):
         subprocess.run(["node", "--check", str(broken)], capture_output=True, timeout=TOOL_TIMEOUT).returncode
         != 0
     )
+
+
+def test_k6_script_mirrors_the_locustfile():
+    """k6 cannot run here, so k6.js stays the locustfile's logic with the same names: the
+    same routes, expected statuses, retried statuses, entry statuses and steps."""
+    import ast
+    import re
+
+    locust = (ROOT / "loadtest" / "locustfile.py").read_text()
+    k6 = (ROOT / "loadtest" / "k6.js").read_text()
+    constants = {
+        target.id: node.value
+        for node in ast.parse(locust).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for name in ("JOIN", "POLL", "PURCHASE"):
+        route = ast.literal_eval(constants[name])
+        assert f"const {name} = '{route}';" in k6
+    expected = {
+        key.id: sorted(ast.literal_eval(value))
+        for key, value in zip(constants["EXPECTED"].keys, constants["EXPECTED"].values, strict=True)
+    }
+    for name, statuses in expected.items():
+        assert f"[{name}]: [{', '.join(map(str, statuses))}]" in k6
+    retryable = sorted(ast.literal_eval(constants["RETRYABLE"]))
+    assert f"const RETRYABLE = [{', '.join(map(str, retryable))}];" in k6
+    # the same entry statuses are acted on, in the same order, by both
+    pattern = r"""\[["']status["']\] (?:==|!=) ["'](\w+)["']|\.status (?:===|!==) '(\w+)'"""
+    in_locust = [a or b for a, b in re.findall(pattern, locust)]
+    in_k6 = [a or b for a, b in re.findall(pattern, k6)]
+    assert in_locust == in_k6 == ["admitted", "sold_out", "waiting"]
+    # the same steps, each pointing at its twin
+    for python, javascript in (("call", "call"), ("wait_for_pass", "waitForPass"), ("journey", "journey")):
+        assert f"def {python}(" in locust
+        assert f"function {javascript}(" in k6 and f"(locustfile.py: {python})" in k6
+    assert "constant-arrival-rate" in k6
+    assert locust.count("raise StopUser()") == k6.count("throw new StopUser();") == 3
+    assert locust.count("gevent.sleep(wait)") == k6.count("sleep(wait);") == 2
+    assert '"Queue-Pass"' in locust and "'Queue-Pass'" in k6
