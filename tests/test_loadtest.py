@@ -235,7 +235,7 @@ def test_locust_through_the_waiting_room_of_the_front_door_then_verify(front_doo
     assert "statuses of POST /api/v1/events/{event_id}/queue" in output
     assert "statuses of GET /api/v1/events/{event_id}/queue" in output
     assert set(join["statuses"]) <= {"200", "201", "429", "503"}, report
-    # 20 buyers join; after buying, each joins again and meets the sold-out room
+    # 20 buyers join; after buying, each joins again (and may buy again, or meet the sold-out room)
     assert join["statuses"]["201"] >= 20
     assert set(poll["statuses"]) <= {"200", "429", "503"} and poll["statuses"]["200"] > 0
     assert set(purchase["statuses"]) <= {"201", "409", "429", "503"}, report
@@ -261,7 +261,7 @@ def test_locust_through_the_waiting_room_of_the_front_door_then_verify(front_doo
     first, second = (
         str(row["user_id"])
         for row in sql.all(
-            "SELECT user_id FROM orders WHERE event_id = %s ORDER BY user_id LIMIT 2", (event_id,)
+            "SELECT DISTINCT user_id FROM orders WHERE event_id = %s ORDER BY user_id LIMIT 2", (event_id,)
         )
     )
     sql.all("UPDATE events SET capacity = capacity + 1 WHERE id = %s", (event_id,))
@@ -270,8 +270,8 @@ def test_locust_through_the_waiting_room_of_the_front_door_then_verify(front_doo
         "INSERT INTO orders (user_id, event_id, ticket_type_id, quantity, unit_price, total_amount,"
         "                    expires_at, currency)"
         " SELECT user_id, event_id, ticket_type_id, 1, unit_price, unit_price, expires_at, currency"
-        "   FROM orders WHERE event_id = %s AND user_id = %s RETURNING id",
-        (event_id, first),
+        "   FROM orders WHERE event_id = %s AND user_id = %s LIMIT 1 RETURNING id",
+        (event_id, first),  # (a buyer may have bought twice: joined again after buying)
     )
     sql.all(
         "INSERT INTO tickets (order_id, event_id, ticket_type_id, price)"
