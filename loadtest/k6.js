@@ -28,6 +28,9 @@
 //   `statuses` counts by status (retries included) and http_req_duration percentiles,
 //   plus `queue_wait` (join to pass); http_req_failed counts any unexpected status.
 //
+// k6 cannot be installed on our machines: tests/test_loadtest.py syntax-checks this file
+// and runs its logic under node with stand-ins for the k6 modules (tests/support/k6node/).
+//
 // Environment: LOADTEST_RUN, LOADTEST_RATE (journeys per second, default 200),
 // LOADTEST_DURATION (60s), LOADTEST_VUS (pre-allocated, default 200), LOADTEST_MAX_VUS
 // (default 2000), LOADTEST_THINK_SECONDS (0), LOADTEST_MAX_RETRIES (5), LOADTEST_LOG_ORDERS.

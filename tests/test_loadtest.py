@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections import Counter
 
 import pytest
 
@@ -373,6 +374,98 @@ def test_k6_script_parses_as_an_es_module(tmp_path):
         subprocess.run(["node", "--check", str(broken)], capture_output=True, timeout=TOOL_TIMEOUT).returncode
         != 0
     )
+
+
+K6_NODE = ROOT / "tests" / "support" / "k6node"
+K6_SECONDS = 8
+
+
+def run_k6_under_node(run_path, tmp_path, vus: int) -> tuple[list[str], list[dict]]:
+    """loadtest/k6.js run by node (k6 cannot be installed here): `vus` processes, each one
+    VU (tests/support/k6node/run.mjs) for K6_SECONDS, with LOADTEST_LOG_ORDERS=1. Returns
+    the order ids it logged and every metric sample."""
+    script = (ROOT / "loadtest" / "k6.js").read_text()
+    for module, stand_in in (("k6/http", "http"), ("k6/execution", "execution"), ("k6/metrics", "metrics")):
+        script = script.replace(f"from '{module}';", f"from '{K6_NODE / stand_in}.mjs';")
+    script = script.replace("from 'k6';", f"from '{K6_NODE / 'k6'}.mjs';")
+    assert "'k6" not in script  # every k6 module has its stand-in
+    copy = tmp_path / "k6-under-node.mjs"
+    copy.write_text(script)
+    env = {**os.environ, "LOADTEST_RUN": str(run_path), "LOADTEST_LOG_ORDERS": "1"}
+    processes = [
+        subprocess.Popen(
+            ["node", str(K6_NODE / "run.mjs"), str(copy), str(vu), str(K6_SECONDS)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for vu in range(1, vus + 1)
+    ]
+    orders, samples = [], []
+    for process in processes:
+        out, err = process.communicate(timeout=TOOL_TIMEOUT)
+        assert process.returncode == 0, err[-3000:]
+        for line in out.splitlines():
+            if line.startswith("ORDER "):
+                orders.append(line.split()[1])
+            elif line.startswith("METRICS "):
+                samples += json.loads(line[len("METRICS ") :])["samples"]
+    return orders, samples
+
+
+def counts(samples, metric: str, **tags) -> Counter:
+    """Statuses of `metric`'s samples whose tags include `tags`."""
+    return Counter(
+        s["tags"]["status"]
+        for s in samples
+        if s["metric"] == metric and all(s["tags"].get(k) == v for k, v in tags.items())
+    )
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_k6_script_buys_through_the_waiting_room_when_node_runs_it(gunicorn, users, cli, sql, tmp_path):
+    """k6.js's own logic, run by node with stand-ins for k6's modules, against gunicorn
+    whose workers admit: 4 VUs (4 buyers) join, poll, buy with their passes and join
+    again until the 10 tickets are gone; then the plain flow on an event without a room."""
+    server = gunicorn()  # admission on (QUEUE_ADMIT_MS default); stopped when the test ends
+    queue = json.dumps({"admit_per_minute": 600, "pass_seconds": 60})
+    run_path = prepare_run(
+        cli, users, tmp_path, server.url, "--users", "4", "--capacity", "10", "--queue", queue
+    )
+    event_id = json.loads(run_path.read_text())["event"]["id"]
+    orders, samples = run_k6_under_node(run_path, tmp_path, vus=4)
+
+    assert len(orders) == len(set(orders)) == 10
+    assert sql.value("SELECT capacity - remaining FROM events WHERE id = %s", (event_id,)) == 10
+    joins, polls = counts(samples, "statuses", step="join"), counts(samples, "statuses", step="poll")
+    purchases = counts(samples, "statuses", step="purchase")
+    assert joins["201"] >= 10 and set(joins) <= {"200", "201", "429", "503"}, joins
+    assert polls["200"] > 0 and set(polls) <= {"200", "429", "503"}, polls
+    assert purchases["201"] == 10 and set(purchases) <= {"201", "409", "429", "503"}, purchases
+    assert len([s for s in samples if s["metric"] == "queue_wait"]) == 10  # join to pass
+    # requests carry the route template as `name` and every pass went out as Queue-Pass
+    names = {s["tags"]["name"] for s in samples if s["metric"] == "http_reqs"}
+    assert names == {
+        "POST /api/v1/events/{event_id}/queue",
+        "GET /api/v1/events/{event_id}/queue",
+        "POST /api/v1/orders",
+    }
+    (run_path.parent / "run.orders").write_text("\n".join(orders) + "\n")
+    ok = cli("verify", "--run", str(run_path))
+    assert ok.exit_code == 0, ok.output
+    assert "orders since it opened 10, passes used 10" in ok.output
+
+    # Without a waiting room: straight to POST /orders, until sold out (each VU stops).
+    plain_dir = tmp_path / "plain"
+    plain_dir.mkdir()
+    plain = prepare_run(cli, users, plain_dir, server.url, "--users", "4", "--capacity", "12")
+    orders, samples = run_k6_under_node(plain, plain_dir, vus=4)
+    assert len(orders) == 12
+    assert counts(samples, "statuses", step="join") == Counter()
+    assert counts(samples, "statuses", step="purchase")["201"] == 12
+    (plain_dir / "run.orders").write_text("\n".join(orders) + "\n")
+    assert cli("verify", "--run", str(plain)).exit_code == 0
 
 
 def test_k6_script_mirrors_the_locustfile():
