@@ -205,7 +205,7 @@ def test_locust_through_the_waiting_room_of_the_front_door_then_verify(front_doo
     # Admission on (every 200 ms in each worker): this test's own server, stopped by the
     # front_door fixture when the test ends, before the next test empties the tables.
     server = front_door(QUEUE_ADMIT_MS="200", **ONE_ADDRESS_LIMITS)
-    queue = json.dumps({"admit_per_minute": 600, "pass_seconds": 60})
+    queue = json.dumps({"admit_per_minute": 1200, "pass_seconds": 60})
     run_path = prepare_run(
         cli,
         users,
@@ -221,7 +221,7 @@ def test_locust_through_the_waiting_room_of_the_front_door_then_verify(front_doo
         "4",
     )
     run = json.loads(run_path.read_text())
-    assert run["event"]["queue"] == {"admit_per_minute": 600, "pass_seconds": 60}
+    assert run["event"]["queue"] == {"admit_per_minute": 1200, "pass_seconds": 60}
     event_id = run["event"]["id"]
 
     output, report = run_locust(run_path, tmp_path, buyers=20)
