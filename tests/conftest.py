@@ -279,6 +279,12 @@ def batched_live_server(database_url, tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(params=["single", "batched"])
+def purchase_server(request):
+    """live_server, then batched_live_server: a purchase race runs on both paths."""
+    return request.getfixturevalue(f"{request.param}_live_server")
+
+
 @pytest.fixture(scope="session")
 def live_server(single_live_server):
     return single_live_server

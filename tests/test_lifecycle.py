@@ -307,11 +307,11 @@ def test_malformed_keys_are_422(client, make_event, buyer, key):
     assert "Idempotency-Key" in response.json["errors"]
 
 
-def test_concurrent_retries_with_one_key_buy_once(live_server, make_event, buyer, sql):
+def test_concurrent_retries_with_one_key_buy_once(purchase_server, make_event, buyer, sql):
     event = make_event(capacity=50)
 
     def retry(i, session):
-        response = live_server.post(
+        response = purchase_server.post(
             "/api/v1/orders",
             session=session,
             json={"event_id": event["id"], "quantity": 2},
@@ -330,7 +330,7 @@ def test_concurrent_retries_with_one_key_buy_once(live_server, make_event, buyer
 # ------------------------------------------------------------------ everything at once
 
 
-def test_random_mixed_workload_keeps_the_books_balanced(live_server, make_app, make_event, users, sql):
+def test_random_mixed_workload_keeps_the_books_balanced(purchase_server, make_app, make_event, users, sql):
     rng = random.Random(4242)
     events = [make_event(capacity=rng.randint(5, 30), max_per_order=4)["id"] for _ in range(3)]
     people = [users.create() for _ in range(8)]
@@ -354,7 +354,7 @@ def test_random_mixed_workload_keeps_the_books_balanced(live_server, make_app, m
                     headers = dict(person["headers"])
                     if r.random() < 0.3:
                         headers["Idempotency-Key"] = f"k{r.randint(0, 5)}"
-                    resp = live_server.post(
+                    resp = purchase_server.post(
                         "/api/v1/orders",
                         session=s,
                         headers=headers,
@@ -367,12 +367,12 @@ def test_random_mixed_workload_keeps_the_books_balanced(live_server, make_app, m
                     continue
                 order_id, owner = r.choice(mine)
                 if action < 0.65:
-                    resp = live_server.post(
+                    resp = purchase_server.post(
                         f"/api/v1/orders/{order_id}/cancel", session=s, headers=owner["headers"]
                     )
                     ok = {200, 409}
                 elif action < 0.9:
-                    resp = live_server.post(
+                    resp = purchase_server.post(
                         f"/api/v1/orders/{order_id}/status",
                         session=s,
                         headers=WEBHOOK,

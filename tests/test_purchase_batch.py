@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import Counter
 
 import psycopg2
 import pytest
@@ -288,4 +289,85 @@ def test_a_rush_is_sold_in_batches_through_the_api(batched_live_server, users, m
     assert statements < 100, f"{statements} statements for 200 purchases: hardly batched"
     print(f"200 purchases in {statements:.0f} statements")
     assert remaining(sql, event_id) == 800
+    assert_books_balance(sql)
+
+
+def app_pool_workers(server) -> list[int]:
+    """The front door's app-pool gunicorn workers (children of the app pool's master)."""
+    import psutil
+
+    from tests.support.frontdoor import group_processes
+
+    def pool(pid):
+        return psutil.Process(pid).environ().get("GUNICORN_POOL")
+
+    workers = []
+    for pid in group_processes(server.process.pid):
+        try:
+            process = psutil.Process(pid)
+            if (
+                "gunicorn" in " ".join(process.cmdline())
+                and pool(pid) == "app"
+                and pool(process.ppid()) == "app"
+            ):
+                workers.append(pid)
+        except psutil.Error:  # gone meanwhile
+            pass
+    return workers
+
+
+def test_a_worker_killed_mid_batch_leaves_nothing_half_done(front_door, users, make_event, sql):
+    """SIGKILL app workers while batches are in flight: the clients see only 201, 409 and
+    503 (nginx answers for a dead upstream), every 201 is an order in the database, and the
+    books and the per-user counters balance."""
+    import os
+    import signal
+    import time
+
+    import requests
+
+    from tests.conftest import BATCHED
+    from tests.support.timeouts import REQUEST_TIMEOUT
+
+    server = front_door(**BATCHED, WEB_CONCURRENCY="2", APP_MAX_CONNS="64", RATE_LIMITS="off")
+    event_id = make_event(capacity=300)["id"]
+    buyers = users.many_headers(480)
+    clients = 32
+    answers: list[tuple[int, dict]] = []
+
+    def client(k):
+        with requests.Session() as session:
+            for i in range(k, len(buyers), clients):
+                try:
+                    response = session.post(
+                        server("/api/v1/orders"),
+                        json={"event_id": event_id, "quantity": 1},
+                        headers=buyers[i],
+                        timeout=REQUEST_TIMEOUT,
+                    )
+                except requests.RequestException as exc:  # a broken answer: fails below
+                    answers.append((type(exc).__name__, {}))
+                else:
+                    answers.append((response.status_code, response.json()))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    killed = 0
+    for _ in range(3):
+        time.sleep(0.4)
+        for pid in app_pool_workers(server)[:1]:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+    for thread in threads:
+        thread.join(120)
+    assert killed >= 2 and not any(t.is_alive() for t in threads)
+    statuses = Counter(status for status, _ in answers)
+    print("statuses after kills:", dict(statuses))
+    assert set(statuses) <= {201, 409, 503}, statuses
+    assert statuses[201] > 0
+    confirmed = {body["id"] for status, body in answers if status == 201}
+    stored = {str(r["id"]) for r in sql.all("SELECT id FROM orders WHERE event_id = %s", (event_id,))}
+    assert confirmed <= stored
+    assert len(stored) <= 300
     assert_books_balance(sql)
