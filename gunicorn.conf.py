@@ -63,7 +63,12 @@ def on_starting(server):
 
     _prepare_metrics_folder()
 
-    from ticketing import create_app, metrics
+    from ticketing import create_app, metrics, whole_answers
+
+    # Headers and a small body in one write: a worker killed between the two would leave
+    # the proxy a status without its body (ticketing/whole_answers.py). In the master,
+    # before the fork: every worker inherits it.
+    whole_answers.install()
     from ticketing.commands import bootstrap_admin_from_env
     from ticketing.config import ConfigError
 

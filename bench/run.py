@@ -10,7 +10,8 @@
    to compare joins/s with purchases/s;
 6. pgbench on the same PostgreSQL at the app's database concurrency: (a) the app's own
    purchase statement (sql/orders/purchase.sql), (b) the textbook transaction
-   (bench/textbook.sql), each on its own fresh hot event;
+   (bench/textbook.sql), each on its own fresh hot event; (c) the batched statement
+   (sql/orders/purchase_batch.sql) at batch sizes 8, 16, 32 against (a) again (bench/batch.py);
 7. a summary, also written to bench/out/result-<timestamp>.json.
 
 Each step is a module of its own: bench/database.py, server.py, seed.py, wrk.py,
@@ -24,7 +25,7 @@ from contextlib import ExitStack
 from datetime import datetime
 from functools import partial
 
-from bench import OUT_DIR, database, oversell, pgbench, queue, report, seed, server, wrk
+from bench import OUT_DIR, batch, database, oversell, pgbench, queue, report, seed, server, wrk
 from bench import webhooks as bench_webhooks
 from ticketing import frontdoor
 
@@ -163,6 +164,19 @@ def main(argv=None) -> int:
         duration=opts.duration,
     )
 
+    # (c): the batched statement (sql/orders/purchase_batch.sql) at batch sizes 8, 16, 32,
+    # against (a) again, in the same minutes (bench/batch.py; --sweep there for 8/64/256)
+    batched = batch.ceilings(
+        conn,
+        pgbench=pgbench_path,
+        url=url,
+        admin_id=admin_id,
+        user_ids=user_ids,
+        hold_seconds=settings["hold_seconds"],
+        clients=settings["db_concurrency"],
+        duration=opts.duration,
+    )
+
     result = report.assemble(
         stamp=stamp,
         machine=report.machine_info(conn),
@@ -171,9 +185,11 @@ def main(argv=None) -> int:
         ceilings=ceilings,
         queue_run=queue_run,
     )
+    result["pgbench_batched"] = batched
     conn.close()
     report.write(result)
     report.print_summary(result)
+    print("\n".join(batch.lines(batched, settings["db_concurrency"])), flush=True)
     failures = report.failures(result)
     for failure in failures:
         print(f"FAIL: {failure}", file=sys.stderr)

@@ -257,8 +257,41 @@ def receiver():
     started.stop()
 
 
+# The purchase batcher forced on: gthread workers (threads share a batcher), and a window
+# long enough that concurrent buyers of one event land in one statement.
+BATCHED = {
+    "GUNICORN_WORKER_CLASS": "gthread",
+    "GUNICORN_THREADS": "8",
+    "DB_POOL_SIZE": "8",
+    "PURCHASE_BATCHING": "on",
+    "PURCHASE_BATCH_WINDOW_MS": "20",
+}
+
+
 @pytest.fixture(scope="session")
-def live_server(database_url, tmp_path_factory):
+def batched_live_server(database_url, tmp_path_factory):
+    """live_server with purchase batching forced on (BATCHED): the same tests, through
+    sql/orders/purchase_batch.sql (tests/support/paths.py runs a module on both)."""
+    server = start_gunicorn(
+        database_url, tmp_path_factory.mktemp("batched"), EXPIRY_SWEEP_MS="0", QUEUE_ADMIT_MS="0", **BATCHED
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["single", "batched"])
+def purchase_server(request):
+    """live_server, then batched_live_server: a purchase race runs on both paths."""
+    return request.getfixturevalue(f"{request.param}_live_server")
+
+
+@pytest.fixture(scope="session")
+def live_server(single_live_server):
+    return single_live_server
+
+
+@pytest.fixture(scope="session")
+def single_live_server(database_url, tmp_path_factory):
     """gunicorn with 3 workers for real concurrency. Its expiry sweep and queue admission
     are off: tests that move expires_at into the past decide themselves when holds
     expire, and queue tests when entries are admitted."""

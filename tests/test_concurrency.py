@@ -7,6 +7,7 @@ import requests
 
 from tests.support.books import assert_books_balance
 from tests.support.concurrency import rush
+from tests.support.paths import both_purchase_paths  # noqa: F401 (live_server: both paths)
 from tests.support.samples import WEBHOOK
 
 

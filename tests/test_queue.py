@@ -321,12 +321,12 @@ def test_a_pass_works_exactly_once(admitted, queue, sql):
     assert_books_balance(sql)
 
 
-def test_racing_purchases_with_one_pass_buy_once(live_server, admitted, sql):
+def test_racing_purchases_with_one_pass_buy_once(purchase_server, admitted, sql):
     event_id, buyer, entry = admitted
     headers = {**buyer["headers"], "Queue-Pass": entry["pass"]}
     results = run_together(
         [
-            lambda: live_server.post(
+            lambda: purchase_server.post(
                 "/api/v1/orders", json={"event_id": event_id, "quantity": 1}, headers=headers
             )
             for _ in range(10)

@@ -215,7 +215,7 @@ def test_twenty_concurrent_purchases_by_one_user_end_with_exactly_three_orders(
     assert_books_balance(sql)
 
 
-def test_one_user_racing_two_sessions_never_exceeds_the_limit(live_server, make_event, users, sql):
+def test_one_user_racing_two_sessions_never_exceeds_the_limit(purchase_server, make_event, users, sql):
     """Two sessions (two tokens) of one account, each sending a burst of odd quantities at
     a limit of 5, several rounds: the held total never goes past 5, and every refusal's
     `allowed` is what was really left when it was decided."""
@@ -226,7 +226,7 @@ def test_one_user_racing_two_sessions_never_exceeds_the_limit(live_server, make_
 
     def buy(i):
         with requests.Session() as session:
-            response = live_server.post(
+            response = purchase_server.post(
                 "/api/v1/orders",
                 session=session,
                 json={"event_id": event_id, "quantity": quantities[i]},

@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
     app.extensions["ticketing.db"] = Database(settings)
+    app.extensions["ticketing.purchase_batcher"] = _purchase_batcher(settings)
 
     api = Api(app)
     docs.register(app, api)
@@ -175,3 +176,18 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     commands.register(app)
     return app
+
+
+def _purchase_batcher(settings):
+    """The per-process purchase batcher (PURCHASE_BATCHING=on), or None."""
+    if not settings.purchase_batching:
+        return None
+    from ticketing.orders.batching import Batcher
+
+    return Batcher(
+        max_size=settings.purchase_batch_max,
+        window_seconds=settings.purchase_batch_window_seconds,
+        wait_seconds=settings.purchase_batch_wait_seconds,
+        # a member of a running batch waits for it: its connection, then its statement
+        settle_seconds=(settings.db_pool_timeout_ms + settings.db_statement_timeout_ms) / 1000 + 1,
+    )

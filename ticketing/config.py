@@ -54,6 +54,12 @@ class Settings:
     bcrypt_rounds: int = 12
     max_tickets_per_order: int = 10
     order_hold_seconds: int = 900
+    # Purchase batching (docs/performance.md): purchases of one event that arrive while one
+    # of its purchases is in flight are sold together by sql/orders/purchase_batch.sql.
+    purchase_batching: bool = True
+    purchase_batch_max: int = 32
+    purchase_batch_window_seconds: float = 0.0  # the leader waits this long for company
+    purchase_batch_wait_seconds: float = 2.0  # longest wait in line before 503
     expiry_sweep_seconds: float = 1.0  # 0: no background sweep (run `flask expire-orders`)
     queue_admit_seconds: float = 0.2  # 0: no background admission (run `flask admit-queue`)
     idempotency_key_ttl_seconds: int = 24 * 3600
@@ -278,6 +284,10 @@ def load_settings(env=None) -> Settings:
         bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, 4, 16),
         max_tickets_per_order=_int(env, "MAX_TICKETS_PER_ORDER", 10, 1, 100),
         order_hold_seconds=_int(env, "ORDER_HOLD_SECONDS", 900, 1, 7 * 24 * 3600),
+        purchase_batching=_switch(env, "PURCHASE_BATCHING", True),
+        purchase_batch_max=_int(env, "PURCHASE_BATCH_MAX", 32, 1, 1000),
+        purchase_batch_window_seconds=_int(env, "PURCHASE_BATCH_WINDOW_MS", 0, 0, 1000) / 1000,
+        purchase_batch_wait_seconds=_int(env, "PURCHASE_BATCH_WAIT_MS", 2000, 1, 60000) / 1000,
         expiry_sweep_seconds=_int(env, "EXPIRY_SWEEP_MS", 1000, 0, 60000) / 1000,
         queue_admit_seconds=_int(env, "QUEUE_ADMIT_MS", 200, 0, 60000) / 1000,
         idempotency_key_ttl_seconds=_int(

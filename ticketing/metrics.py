@@ -56,6 +56,11 @@ PURCHASES = Counter(
     " closed, not_found, unauthorized, invalid, unavailable, error",
     ["outcome"],
 )
+PURCHASE_BATCHES = Histogram(
+    "ticketing_purchase_batch_size",
+    "Purchases per statement run by the purchase batcher (PURCHASE_BATCHING=on); 1: a lone buyer",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 TICKETS_SOLD = Counter("ticketing_tickets_sold", "Tickets sold (held by a new PENDING order)")
 POOL_WAIT = Histogram(
     "ticketing_db_pool_wait_seconds",
@@ -194,6 +199,10 @@ def purchase(outcome: str, tickets: int = 0) -> None:
     count(_purchase_children.get(outcome) or PURCHASES.labels(outcome))
     if tickets:
         count(TICKETS_SOLD, tickets)
+
+
+def purchase_batch(size: int) -> None:
+    observe(PURCHASE_BATCHES, size)
 
 
 _purchase_children = {

@@ -1,6 +1,7 @@
 from ticketing import db, sql
 
 PURCHASE = sql.load("orders/purchase", prepare=True)
+PURCHASE_BATCH = sql.load("orders/purchase_batch", prepare=True)
 WHY_NOT_SOLD = sql.load("orders/why_not_sold")
 GET = sql.load("orders/get")
 LIST_FOR_USER = sql.load("orders/list_for_user")
@@ -47,6 +48,33 @@ def purchase(
         request_hash=request_hash,
         queue_pass=queue_pass,
     )
+
+
+def purchase_batch(*, event_id, hold_seconds: int, requests: list[dict]) -> list[dict | None]:
+    """Sell `requests` (dicts with user_id, token_version, quantity, ticket_type_id,
+    idempotency_key, request_hash, queue_pass) of one event in one statement: for each, in
+    order, the new PENDING order as `purchase` returns it, or None when this statement did
+    not sell it (run it through `purchase` for the exact answer). A key claimed meanwhile
+    raises psycopg2.errors.UniqueViolation and nothing is sold."""
+    rows = db.current().all(
+        PURCHASE_BATCH,
+        event_id=event_id,
+        hold_seconds=hold_seconds,
+        user_ids=[str(r["user_id"]) for r in requests],
+        quantities=[r["quantity"] for r in requests],
+        ticket_type_ids=[
+            None if r.get("ticket_type_id") is None else str(r["ticket_type_id"]) for r in requests
+        ],
+        queue_passes=[r.get("queue_pass") for r in requests],
+        idempotency_keys=[r.get("idempotency_key") for r in requests],
+        request_hashes=[r.get("request_hash") for r in requests],
+        token_versions=[r["token_version"] for r in requests],
+    )
+    orders = []
+    for row in rows:
+        del row["ord"]
+        orders.append(row if row["id"] is not None else None)
+    return orders
 
 
 def why_not_sold(*, event_id, user_id, ticket_type_id=None, queue_pass=None) -> dict:

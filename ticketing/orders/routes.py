@@ -71,6 +71,11 @@ class Orders(MethodView):
         says which); 422 when `quantity` exceeds the event's or the type's `max_per_order`, or
         `idempotency-key-reused` when an `Idempotency-Key` is reused with a different body.
         All of these are checked inside the one purchase statement.
+        503 `service-unavailable` (with `Retry-After`) when the database is unavailable or
+        busy, or when this purchase waited in line for its event's next batch longer than
+        `PURCHASE_BATCH_WAIT_MS` (purchases of one event arriving together are sold by one
+        statement): retry with the same `Idempotency-Key`; a purchase that did go through
+        is then answered again, never bought twice.
         """
         principal = security.current_principal()
         answer = service.purchase(

@@ -26,10 +26,12 @@ from ticketing.errors import (
     VALIDATION_ERROR,
     ApiError,
     NotFound,
+    ServiceUnavailable,
     Unauthorized,
     ValidationFailed,
 )
 from ticketing.orders import idempotency, repository
+from ticketing.orders.batching import NotSold, TimedOut
 from ticketing.orders.idempotency import Answer
 from ticketing.outbox import service as outbox
 from ticketing.security import Principal
@@ -144,20 +146,29 @@ def _sell(
 ) -> dict:
     hold_seconds = current_app.config["SETTINGS"].order_hold_seconds
     event = {}
+    request = {
+        "user_id": principal.id,
+        "token_version": principal.token_version,
+        "quantity": quantity,
+        "ticket_type_id": ticket_type_id,
+        "idempotency_key": key,
+        "request_hash": digest,
+        "queue_pass": queue_pass,
+    }
+    answered = []  # the single statement's "nothing sold", already run by the batcher
+    batcher = current_app.extensions.get("ticketing.purchase_batcher")
+    if batcher is not None:
+        outcome = _batched(batcher, event_id, request, hold_seconds)
+        if not isinstance(outcome, NotSold):
+            return outcome
+        if outcome.ran_alone:
+            answered.append(None)
 
     def act():
+        if answered:
+            return answered.pop()
         try:
-            return repository.purchase(
-                user_id=principal.id,
-                token_version=principal.token_version,
-                event_id=event_id,
-                quantity=quantity,
-                hold_seconds=hold_seconds,
-                ticket_type_id=ticket_type_id,
-                idempotency_key=key,
-                request_hash=digest,
-                queue_pass=queue_pass,
-            )
+            return repository.purchase(event_id=event_id, hold_seconds=hold_seconds, **request)
         except ForeignKeyViolation:  # a valid token whose account no longer exists
             raise Unauthorized("This account no longer exists") from None
 
@@ -218,6 +229,26 @@ def _sell(
             remaining=min(event["remaining"], event["type_remaining"]),
         ),
     )
+
+
+def _batched(batcher, event_id, request: dict, hold_seconds: int):
+    """The order the batch holding `request` sold, or NotSold (the single path answers)."""
+
+    def execute(requests: list[dict]) -> list:
+        if len(requests) == 1:  # a lone buyer: the single statement, as without batching
+            return [repository.purchase(event_id=event_id, hold_seconds=hold_seconds, **requests[0])]
+        return repository.purchase_batch(event_id=event_id, hold_seconds=hold_seconds, requests=requests)
+
+    try:
+        return batcher.submit(str(event_id), str(request["user_id"]), request, execute)
+    except ForeignKeyViolation:  # ran alone: a valid token whose account no longer exists
+        raise Unauthorized("This account no longer exists") from None
+    except TimedOut:
+        settings = current_app.config["SETTINGS"]
+        raise ServiceUnavailable(
+            "Too many purchases of this event are waiting; retry shortly",
+            retry_after=settings.retry_after_seconds,
+        ) from None
 
 
 def shown(principal: Principal, order: dict) -> dict:

@@ -1,0 +1,148 @@
+"""Group commit of purchases, per event, inside one worker process (PURCHASE_BATCHING).
+
+The first purchase of an event to arrive while none of that event's is in flight leads at
+once (after PURCHASE_BATCH_WINDOW_MS, 0 by default: a lone buyer waits for nobody). The
+purchases that arrive while it runs queue up; when it ends, the first of them leads the
+next batch and takes the others along (up to PURCHASE_BATCH_MAX, at most one per buyer:
+a buyer's second purchase waits for the batch after). The leader runs the batch on its own
+request's thread and connection (`execute`), then hands every member its outcome: each
+answer is sent only after the commit that holds it.
+
+`execute(requests)` returns one outcome per request (an order, or None: not sold by this
+batch) or raises; the caller turns "not sold" into the single path's exact answer. A
+purchase that waited PURCHASE_BATCH_WAIT_MS in line without being taken gives up with 503;
+one taken into a batch waits for that batch (bounded by the statement's own timeout).
+Several processes and instances batch independently: the database arbitrates.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from ticketing import metrics
+
+
+class NotSold:
+    """The outcome of a request the batch did not sell: `ran_alone` when it ran alone
+    through the single statement (so that statement's "no row" needs only explaining)."""
+
+    __slots__ = ("ran_alone",)
+
+    def __init__(self, ran_alone: bool):
+        self.ran_alone = ran_alone
+
+
+class TimedOut(Exception):
+    """Waited in line longer than PURCHASE_BATCH_WAIT_MS."""
+
+
+class _Waiter:
+    __slots__ = ("request", "buyer", "done", "outcome", "error", "lead")
+
+    def __init__(self, request, buyer):
+        self.request = request
+        self.buyer = buyer
+        self.done = threading.Event()
+        self.outcome = NotSold(ran_alone=False)  # if the leader never answers
+        self.error: BaseException | None = None
+        self.lead = False
+
+
+class _Lane:
+    __slots__ = ("busy", "queue")
+
+    def __init__(self):
+        self.busy = False
+        self.queue: list[_Waiter] = []
+
+
+class Batcher:
+    def __init__(self, *, max_size: int, window_seconds: float, wait_seconds: float, settle_seconds: float):
+        self.max_size = max_size
+        self.window = window_seconds
+        self.wait = wait_seconds
+        self.settle = settle_seconds  # how long a member waits for a batch that took it
+        self._pid = None
+        self._lock = threading.Lock()
+        self._lanes: dict = {}
+
+    def _state(self):
+        pid = os.getpid()  # after a fork, start empty: no lock or line is shared
+        if self._pid != pid:
+            self._lock = threading.Lock()
+            self._lanes = {}
+            self._pid = pid
+        return self._lock, self._lanes
+
+    def submit(self, key, buyer, request, execute: Callable[[list], list]):
+        """The outcome of `request` (an order or a NotSold) once the batch holding it has
+        committed; raises what the statement raised when it ran alone, TimedOut after
+        waiting in line too long."""
+        lock, lanes = self._state()
+        me = _Waiter(request, buyer)
+        with lock:
+            lane = lanes.get(key)
+            if lane is None:
+                lane = lanes[key] = _Lane()
+            if lane.busy:
+                lane.queue.append(me)
+            else:
+                lane.busy = True
+                me.lead = True
+        if not me.lead:
+            if not me.done.wait(self.wait):
+                with lock:
+                    if me in lane.queue:  # never taken: leave the line
+                        lane.queue.remove(me)
+                        raise TimedOut()
+                # taken into a running batch, or handed the lead just now
+                if not me.done.wait(self.settle):
+                    raise TimedOut()
+            if not me.lead:
+                if me.error is not None:
+                    raise me.error
+                return me.outcome
+        return self._lead(key, lane, me, execute)
+
+    def _lead(self, key, lane, me, execute):
+        if self.window:
+            time.sleep(self.window)
+        lock, lanes = self._state()
+        with lock:
+            batch, buyers, rest = [me], {me.buyer}, []
+            for waiter in lane.queue:
+                if len(batch) < self.max_size and waiter.buyer not in buyers:
+                    batch.append(waiter)
+                    buyers.add(waiter.buyer)
+                else:
+                    rest.append(waiter)
+            lane.queue = rest
+        try:
+            try:
+                outcomes = execute([w.request for w in batch])
+            except BaseException as error:
+                if len(batch) == 1:
+                    me.error = error
+                else:  # nothing sold: each member runs the single path itself
+                    outcomes = [NotSold(ran_alone=False)] * len(batch)
+            if me.error is None:
+                for waiter, outcome in zip(batch, outcomes):
+                    waiter.outcome = NotSold(ran_alone=len(batch) == 1) if outcome is None else outcome
+            metrics.purchase_batch(len(batch))
+        finally:
+            for waiter in batch[1:]:
+                waiter.done.set()
+            with lock:
+                if lane.queue:  # the first in line leads the next batch
+                    successor = lane.queue.pop(0)
+                    successor.lead = True
+                    successor.done.set()
+                else:
+                    lane.busy = False
+                    lanes.pop(key, None)
+        if me.error is not None:
+            raise me.error
+        return me.outcome
