@@ -423,7 +423,7 @@ def counts(samples, metric: str, **tags) -> Counter:
     )
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.skipif(None in (shutil.which("node"), shutil.which("curl")), reason="needs node and curl")
 def test_k6_script_buys_through_the_waiting_room_when_node_runs_it(gunicorn, users, cli, sql, tmp_path):
     """k6.js's own logic, run by node with stand-ins for k6's modules, against gunicorn
     whose workers admit: 4 VUs (4 buyers) join, poll, buy with their passes and join
