@@ -19,6 +19,9 @@ from bench.pgbench import run_script, scripts, variables_for
 from bench.seed import create_hot_event
 from ticketing import sql
 
+BATCHED = {"GUNICORN_WORKER_CLASS": "gthread", "PURCHASE_BATCHING": "on"}
+# The API settings measured best for a rush on 2 cores (docs/performance.md#purchase-batching)
+RUSH = {**BATCHED, "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "16", "DB_POOL_SIZE": "4"}
 SIZES = (8, 16, 32)
 SWEEP_CLIENTS = (8, 64, 256)
 SWEEP_SIZE = 16

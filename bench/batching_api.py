@@ -20,14 +20,9 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from bench import OUT_DIR, database, seed, server, wrk
-from bench.batch import run_single
+from bench.batch import BATCHED, run_single
 from bench.run import measure
 from ticketing import frontdoor
-
-BATCHED = {
-    "GUNICORN_WORKER_CLASS": "gthread",
-    "PURCHASE_BATCHING": "on",
-}
 
 
 def parse_args(argv):

@@ -128,7 +128,8 @@ def print_summary(r: dict) -> None:
         f" {checks['wrk_201_within_new_orders']}",
         *[
             f"{label:<22} {run['purchases_per_s']:.0f} purchases/s"
-            f" ({run['purchases_per_s'] / api['purchases_per_s']:.2f} x api),"
+            f" ({run['purchases_per_s'] / api['purchases_per_s']:.2f} x api,"
+            f" {ratio_text(ratio(run['purchases_per_s'], a['tps']))} x (a)),"
             f" p50 {run.get('p50_ms')} ms, p99 {run.get('p99_ms')} ms,"
             f" oversell {verdict(run['oversell_check'])}"
             for label, run in r["api_runs"].items()

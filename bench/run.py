@@ -43,12 +43,19 @@ API_RUNS = [
     # Every request admitted, as in the direct run: the cost of the proxy alone (with the
     # default APP_MAX_CONNS, wrk's 64 connections would get 503s for the excess, by design).
     (server.running_front_door, {"APP_MAX_CONNS": "1024"}, [("front-door", None)]),
+    # Purchase batching (docs/performance.md#purchase-batching): gthread workers, so that
+    # purchases of the hot event arriving together are sold by one statement.
+    (
+        server.running_front_door,
+        {"APP_MAX_CONNS": "1024", **batch.RUSH},
+        [("front-door-batched", None)],
+    ),
     (server.running, {}, [("api-idempotency-keys", {"Idempotency-Key": wrk.UNIQUE})]),
     (server.running, {"EXPIRY_SWEEP_MS": "0"}, [("api-no-sweep", None)]),
     (server.running, {"ORDER_HOLD_SECONDS": "2"}, [("api-holds-expiring", None)]),
     WEBHOOK_RUN,
 ]
-QUICK_API_RUNS = [*API_RUNS[:2], WEBHOOK_RUN]
+QUICK_API_RUNS = [*API_RUNS[:3], WEBHOOK_RUN]
 
 
 def parse_args(argv) -> argparse.Namespace:

@@ -371,3 +371,37 @@ def test_a_worker_killed_mid_batch_leaves_nothing_half_done(front_door, users, m
     assert confirmed <= stored
     assert len(stored) <= 300
     assert_books_balance(sql)
+
+
+def test_a_purchase_kept_waiting_in_line_gets_503_and_buys_nothing(gunicorn, users, make_event, sql):
+    """The first buyer leads and waits PURCHASE_BATCH_WINDOW_MS for company; buyers who
+    wait in line longer than PURCHASE_BATCH_WAIT_MS give up: 503 with Retry-After, and
+    nothing bought for them. Never a hang, never a 500."""
+    from tests.conftest import BATCHED
+    from tests.support.concurrency import rush
+
+    server = gunicorn(
+        **{
+            **BATCHED,
+            "PURCHASE_BATCH_WINDOW_MS": "400",
+            "PURCHASE_BATCH_WAIT_MS": "50",
+            "WEB_CONCURRENCY": "1",
+        }
+    )
+    event_id = make_event(capacity=100)["id"]
+    buyers = users.many_headers(8)
+
+    def buy(i, session):
+        response = server.post(
+            "/api/v1/orders", session=session, json={"event_id": event_id, "quantity": 1}, headers=buyers[i]
+        )
+        return response.status_code, response.headers.get("Retry-After"), response.json()
+
+    answers = rush(len(buyers), buy)
+    statuses = Counter(status for status, _, _ in answers)
+    assert set(statuses) <= {201, 503} and statuses[503] >= 1, statuses
+    for status, retry_after, body in answers:
+        if status == 503:
+            assert retry_after and body["type"] == "/problems/service-unavailable"
+    assert sql.value("SELECT count(*) FROM orders WHERE event_id = %s", (event_id,)) == statuses[201]
+    assert_books_balance(sql)

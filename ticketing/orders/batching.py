@@ -123,7 +123,7 @@ class Batcher:
         try:
             try:
                 outcomes = execute([w.request for w in batch])
-            except BaseException as error:
+            except Exception as error:  # anything else (the worker exiting) goes up; members fall back
                 if len(batch) == 1:
                     me.error = error
                 else:  # nothing sold: each member runs the single path itself
