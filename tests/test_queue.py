@@ -403,3 +403,35 @@ def test_joins_and_polls_never_touch_the_events_row(make_event, users, queue, ad
     # not even a row lock (a foreign-key check would leave its locker in xmax)
     queue.join(event_id, users.create())
     assert sql.value("SELECT xmax::text FROM events WHERE id = %s", (event_id,)) in ("0", before_xmax)
+
+
+def test_entries_are_served_exactly_as_the_schema_dumps_them(app, make_event, users, queue, admit, sql):
+    """Joining and polling skip marshmallow (schemas.entry_json): the bytes are the ones
+    QueueEntryOut().dump() gives, in every status and with and without microseconds."""
+    from ticketing.queue import repository
+    from ticketing.queue.schemas import QueueEntryOut, entry_json
+
+    event_id = make_event(queue={"admit_per_minute": 60000}, capacity=10)["id"]
+    people = [users.create() for _ in range(4)]
+    for user in people[:3]:
+        assert queue.join(event_id, user).status_code == 201
+    sql.all(
+        "UPDATE queue_entries SET joined_at = date_trunc('second', joined_at) WHERE user_id = %s",
+        (people[0]["id"],),
+    )
+    admitted_now(admit, sql, event_id, 3)  # people 0-2 admitted; 3 joins after, and waits
+    assert queue.join(event_id, people[3]).status_code == 201
+    assert queue.buy(event_id, people[1], queue.get(event_id, people[1]).json["pass"]).status_code == 201
+    sql.all("UPDATE queue_entries SET pass_expires_at = now() WHERE user_id = %s", (people[2]["id"],))
+    rows = []
+    with app.app_context():
+        for user in people:
+            rows.append(repository.entry(event_id=event_id, user_id=user["id"]))
+        sql.all("UPDATE events SET remaining = 0 WHERE id = %s", (event_id,))
+        rows.append(repository.entry(event_id=event_id, user_id=people[3]["id"]))
+    assert [row["status"] for row in rows] == ["admitted", "purchased", "expired", "waiting", "sold_out"]
+    for row in rows:
+        assert entry_json(row) == app.json.response(QueueEntryOut().dump(row)).get_data()
+    served = queue.get(event_id, people[3])
+    assert served.get_data() == entry_json(rows[-1])
+    assert served.mimetype == "application/json"
