@@ -435,3 +435,62 @@ def test_entries_are_served_exactly_as_the_schema_dumps_them(app, make_event, us
     served = queue.get(event_id, people[3])
     assert served.get_data() == entry_json(rows[-1])
     assert served.mimetype == "application/json"
+
+
+def test_the_fast_lane_answers_exactly_as_flask_does(app, make_event, users, queue, capsys):
+    """Successful joins and polls are answered in front of Flask (ticketing/queue/fastlane.py):
+    same status, bytes, headers in the same order, request log line; anything else is Flask's."""
+    import json
+
+    from werkzeug.test import Client
+
+    from ticketing.queue.fastlane import FastLane
+
+    lane = app.wsgi_app.app
+    assert isinstance(lane, FastLane)
+    flask_only = Client(lane.inner)
+    event_id = make_event(queue={"admit_per_minute": 60})["id"]
+    ahead, user = users.create(), users.create()
+    assert queue.join(event_id, ahead).status_code == 201
+    url = f"/api/v1/events/{event_id}/queue"
+    traced = {**user["headers"], "X-Request-ID": "trace-1"}
+    capsys.readouterr()
+    first = queue.join(event_id, user)
+    assert first.status_code == 201 and first.json["position"] == 2
+    for method in ("POST", "GET"):
+        fast = queue.join(event_id, user) if method == "POST" else queue.get(event_id, user)
+        slow = flask_only.open(url, method=method, headers=user["headers"])
+        assert (fast.status, fast.get_data()) == (slow.status, slow.get_data()) == ("200 OK", fast.get_data())
+        assert [k for k, _ in fast.headers] == [k for k, _ in slow.headers]
+        assert [(k, v) for k, v in fast.headers if k != "X-Request-ID"] == [
+            (k, v) for k, v in slow.headers if k != "X-Request-ID"
+        ]
+        assert fast.headers["Retry-After"] == "2"
+        traced_fast = queue.get(event_id, {"headers": traced}) if method == "GET" else None
+        if traced_fast is not None:
+            assert traced_fast.headers["X-Request-ID"] == "trace-1"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["method"], line["status"]) for line in lines] == [
+        ("POST", 201),
+        ("POST", 200),
+        ("POST", 200),
+        ("GET", 200),
+        ("GET", 200),
+        ("GET", 200),
+    ]
+    for line in lines:
+        assert set(line) == {
+            "method",
+            "path",
+            "status",
+            "duration_ms",
+            "request_id",
+            "remote_addr",
+            "user_id",
+        }
+        assert (line["path"], line["user_id"]) == (url, user["id"])
+    assert lines[-1]["request_id"] == "trace-1"
+    # refusals are Flask's own answers, whichever lane the request entered
+    assert queue.get(event_id, users.create()).status_code == 404
+    assert queue.join(event_id, {"headers": {}}).headers["WWW-Authenticate"] == "Bearer"
+    assert flask_only.open(url, method="HEAD", headers=user["headers"]).status_code == 200

@@ -160,8 +160,10 @@ def decode_token(token: str, secret: str) -> Principal:
     return principal
 
 
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
+def bearer_token(header: str | None = None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (the request's, unless given)."""
+    if header is None:
+        header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
