@@ -437,7 +437,7 @@ def test_entries_are_served_exactly_as_the_schema_dumps_them(app, make_event, us
     assert served.mimetype == "application/json"
 
 
-def test_the_fast_lane_answers_exactly_as_flask_does(app, make_event, users, queue, capsys):
+def test_the_fast_lane_answers_exactly_as_flask_does(app, make_event, users, queue, capsys, monkeypatch):
     """Successful joins and polls are answered in front of Flask (ticketing/queue/fastlane.py):
     same status, bytes, headers in the same order, request log line; anything else is Flask's."""
     import json
@@ -449,6 +449,15 @@ def test_the_fast_lane_answers_exactly_as_flask_does(app, make_event, users, que
     lane = app.wsgi_app.app
     assert isinstance(lane, FastLane)
     flask_only = Client(lane.inner)
+    handed_on = []  # the requests the lane passed to Flask (its `inner`, counted on the way)
+    inner = lane.inner
+
+    def counted(environ, start_response):
+        if environ["PATH_INFO"].endswith("/queue"):
+            handed_on.append(environ["REQUEST_METHOD"])
+        return inner(environ, start_response)
+
+    monkeypatch.setattr(lane, "inner", counted)
     event_id = make_event(queue={"admit_per_minute": 60})["id"]
     ahead, user = users.create(), users.create()
     assert queue.join(event_id, ahead).status_code == 201
@@ -490,7 +499,9 @@ def test_the_fast_lane_answers_exactly_as_flask_does(app, make_event, users, que
         }
         assert (line["path"], line["user_id"]) == (url, user["id"])
     assert lines[-1]["request_id"] == "trace-1"
+    assert handed_on == []  # every one of those answered by the lane itself
     # refusals are Flask's own answers, whichever lane the request entered
     assert queue.get(event_id, users.create()).status_code == 404
     assert queue.join(event_id, {"headers": {}}).headers["WWW-Authenticate"] == "Bearer"
-    assert flask_only.open(url, method="HEAD", headers=user["headers"]).status_code == 200
+    assert app.test_client().open(url, method="HEAD", headers=user["headers"]).status_code == 200
+    assert handed_on == ["GET", "POST", "HEAD"]
