@@ -1,20 +1,33 @@
-"""Step 5b: joining a waiting room, against the same gunicorn settings as the purchase run.
-wrk POSTs /api/v1/events/{id}/queue for one event with a waiting room, tokens rotating
-over fresh users (each one's first join creates an entry, 201; later ones answer their
-live entry, 200, through the same statement). Joins never lock or change the event's row,
-so they should far outrun purchases of one hot event: the issue asks for at least 3x.
-Then pgbench runs the join statement against the purchase statement at the app's
-database concurrency and at four times it (pgbench_runs)."""
+"""Step 5b: the waiting room against purchases, on the same server in the same minutes.
+For each server (gunicorn alone, as the purchase runs; then the front door, nginx in
+front), `--queue-rounds` rounds of three wrk runs, one after the other so the machine's
+swings hit all three alike: purchases of one hot event (POST /api/v1/orders, the users of
+the purchase runs), joins of one event with a waiting room (POST
+/api/v1/events/{id}/queue, tokens of fresh users: each one's first join creates an entry,
+201, a later one answers the live entry, 200) and polls of it (GET, tokens of users who
+joined). Joins and polls never lock or change the event's row, so they should far outrun
+purchases of one hot event: the issue asks for at least 3x. The ratios are of medians
+over the rounds. Then pgbench runs the join statement against the purchase statement at
+the app's database concurrency and at four times it (pgbench_runs)."""
 
+import os
+import statistics
 from functools import partial
 
-from bench import OUT_DIR, pgbench, seed, server, wrk
+from bench import OUT_DIR, database, pgbench, seed, server, wrk
 from bench.database import scalar
 from ticketing import sql
 from ticketing.security import issue_token
 
 JOIN_STATUSES = ("200", "201")
 MIN_RATIO = 3.0
+KINDS = ("purchase", "join", "poll")
+# The servers compared: gunicorn alone, and the front door with every request admitted
+# (as bench/run.py's front-door run; wrk's 64 connections would otherwise get 503s).
+SERVERS = (
+    ("gunicorn", server.running, {}),
+    ("front-door", server.running_front_door, {"APP_MAX_CONNS": "1024"}),
+)
 
 
 def create_queued_event(conn, admin_id: str) -> str:
@@ -29,47 +42,173 @@ def create_queued_event(conn, admin_id: str) -> str:
     )
 
 
-def create_joiners(conn, count: int, jwt_secret: str) -> list[str]:
-    """`count` fresh users (no bcrypt) and their tokens."""
+def create_joiners(conn, count: int, jwt_secret: str) -> dict[str, str]:
+    """`count` fresh users (no bcrypt): their tokens by user id."""
     cur = conn.cursor()
     cur.execute(
         "INSERT INTO users (name, email, password_hash)"
-        " SELECT 'Bench Joiner ' || i, 'bench-joiner-' || i || '@example.com', 'not-a-bcrypt-hash'"
-        "   FROM generate_series(1, %s) AS i RETURNING id",
+        " SELECT 'Bench Joiner', 'bench-joiner-' || gen_random_uuid() || '@example.com', 'not-a-bcrypt-hash'"
+        "   FROM generate_series(1, %s) RETURNING id",
         (count,),
     )
-    return [issue_token(row[0], "user", jwt_secret, ttl=3600) for row in cur.fetchall()]
+    return {str(row[0]): issue_token(row[0], "user", jwt_secret, ttl=3600) for row in cur.fetchall()}
 
 
-def measure(env, conn, *, admin_id: str, jwt_secret: str, opts, joiners: int) -> dict:
-    tokens = create_joiners(conn, joiners, jwt_secret)
-    with server.running(env) as (base_url, _):
+def _joined(conn, event: str, tokens: dict[str, str]) -> list[str]:
+    """The tokens of the users with an entry in the event's queue (the pollers)."""
+    cur = conn.cursor()
+    cur.execute("SELECT DISTINCT user_id::text FROM queue_entries WHERE event_id = %s", (event,))
+    return [tokens[user_id] for (user_id,) in cur.fetchall() if user_id in tokens]
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:  # gone
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _app_pids(marker: str) -> list[int]:
+    """The server's processes (gunicorn master and workers, nginx): those started with
+    `marker` (this run's JWT_SECRET=...) in their environment."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/environ", "rb") as environ:
+                    if marker.encode() in environ.read().split(b"\0"):
+                        found.append(int(name))
+            except OSError:
+                pass
+    return found
+
+
+def _db_pids(conn) -> list[int]:
+    """The app's PostgreSQL backends (application_name 'ticketing')."""
+    cur = conn.cursor()
+    cur.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 'ticketing'")
+    return [pid for (pid,) in cur.fetchall()]
+
+
+class CpuMeter:
+    """CPU seconds spent by the app's processes and by its database backends during a run,
+    read from /proc (the embedded or local PostgreSQL; a remote one reads as 0)."""
+
+    def __init__(self, conn, marker: str):
+        self.conn, self.marker = conn, marker
+
+    def snapshot(self) -> dict:
+        return {
+            "app": {pid: _cpu_seconds(pid) for pid in _app_pids(self.marker)},
+            "db": {pid: _cpu_seconds(pid) for pid in _db_pids(self.conn)},
+        }
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict:
+        return {
+            tier: round(sum(seconds - before[tier].get(pid, 0.0) for pid, seconds in after[tier].items()), 3)
+            for tier in ("app", "db")
+        }
+
+
+def _median(values):
+    return statistics.median(values) if values else None
+
+
+def _ratio(a, b):
+    return round(a / b, 2) if a and b else None
+
+
+def measure_server(label, running, env, conn, *, tokens, admin_id, jwt_secret, opts) -> dict:
+    """The rounds of purchase / join / poll runs on one server: figures per run, medians
+    and the ratios of the medians."""
+    runs = {kind: [] for kind in KINDS}
+    joiners: dict[str, str] = {}
+    meter = CpuMeter(conn, f"JWT_SECRET={env['JWT_SECRET']}")
+    with running(env) as (base_url, _):
         event = create_queued_event(conn, admin_id)
-        drive = partial(
-            wrk.run,
-            base_url=base_url,
-            event_id=event,
-            connections=opts.connections,
-            threads=opts.threads,
-            path=f"/api/v1/events/{event}/queue",
-        )
-        # the warm-up joins with other users than the measured run, which starts fresh
-        half = len(tokens) // 2
-        drive("queue-join-warmup", duration=opts.warmup, tokens=tokens[half:])
-        before = scalar(conn, "SELECT count(*) FROM queue_entries WHERE event_id = %s", (event,))
-        measured = drive("queue-join", duration=opts.duration, tokens=tokens[:half])
-        after = scalar(conn, "SELECT count(*) FROM queue_entries WHERE event_id = %s", (event,))
-    statuses = measured.pop("statuses")
-    joins = sum(int(statuses.get(code, 0)) for code in JOIN_STATUSES)
+        queue_path = f"/api/v1/events/{event}/queue"
+        drive = partial(wrk.run, base_url=base_url, connections=opts.connections, threads=opts.threads)
+
+        def run(kind: str, name: str, duration: int) -> dict:
+            before = meter.snapshot()
+            figures = run_kind(kind, name, duration)
+            figures["cpu_s"] = CpuMeter.spent(before, meter.snapshot())
+            done = figures["per_s"] * duration
+            figures["cpu_ms_per_request"] = {
+                tier: round(seconds * 1000 / done, 3) if done else None
+                for tier, seconds in figures["cpu_s"].items()
+            }
+            return figures
+
+        def run_kind(kind: str, name: str, duration: int) -> dict:
+            if kind == "purchase":
+                hot = seed.create_hot_event(conn, admin_id, f"Bench hot event ({name})")
+                before = database.wait_drained(conn, hot)
+                figures = drive(name, duration=duration, tokens=tokens, event_id=hot)
+                figures["per_s"] = (database.wait_drained(conn, hot) - before) / duration
+                return figures
+            if kind == "join":
+                fresh = create_joiners(conn, opts.joiners, jwt_secret)
+                joiners.update(fresh)
+                figures = drive(
+                    name, duration=duration, tokens=list(fresh.values()), event_id=event, path=queue_path
+                )
+                ok = JOIN_STATUSES
+            else:
+                pollers = _joined(conn, event, joiners)
+                figures = drive(
+                    name, duration=duration, tokens=pollers, event_id=event, path=queue_path, method="GET"
+                )
+                ok = ("200",)
+            figures["per_s"] = sum(int(figures["statuses"].get(code, 0)) for code in ok) / duration
+            figures["status_other"] = {k: v for k, v in figures["statuses"].items() if k not in ok}
+            return figures
+
+        for kind in KINDS:
+            run(kind, f"queue-{label}-{kind}-warmup", opts.warmup)
+        for round_no in range(opts.queue_rounds):
+            for kind in KINDS:
+                figures = run(kind, f"queue-{label}-{kind}-{round_no + 1}", opts.queue_duration)
+                runs[kind].append(figures)
+                print(
+                    f"[{label}] round {round_no + 1} {kind}: {figures['per_s']:.0f}/s,"
+                    f" CPU ms each {figures['cpu_ms_per_request']}",
+                    flush=True,
+                )
+        untouched = scalar(conn, "SELECT remaining = capacity FROM events WHERE id = %s", (event,))
+    medians = {kind: _median([r["per_s"] for r in runs[kind]]) for kind in KINDS}
+    cpu = {
+        kind: {
+            tier: _median([r["cpu_ms_per_request"][tier] or 0 for r in runs[kind]]) for tier in ("app", "db")
+        }
+        for kind in KINDS
+    }
     return {
-        **measured,
-        "joins_per_s": joins / opts.duration,
-        "new_entries": after - before,
-        "statuses": statuses,
-        "status_other": {k: v for k, v in statuses.items() if k not in JOIN_STATUSES},
-        "event_row_untouched": scalar(
-            conn, "SELECT remaining = capacity FROM events WHERE id = %s", (event,)
-        ),
+        "runs": runs,
+        "per_s": medians,
+        "cpu_ms_per_request": cpu,
+        "joins_over_purchases": _ratio(medians["join"], medians["purchase"]),
+        "polls_over_purchases": _ratio(medians["poll"], medians["purchase"]),
+        "event_row_untouched": untouched,
+    }
+
+
+def measure(env, conn, *, tokens, admin_id: str, jwt_secret: str, opts, servers=SERVERS) -> dict:
+    return {
+        label: measure_server(
+            label,
+            running,
+            {**env, **overrides},
+            conn,
+            tokens=tokens,
+            admin_id=admin_id,
+            jwt_secret=jwt_secret,
+            opts=opts,
+        )
+        for label, running, overrides in servers
     }
 
 
@@ -117,3 +256,42 @@ def pgbench_runs(
                 f"{label}-{sessions}", pgbench_path, url, script, sessions, duration, variables, "prepared"
             )
     return runs
+
+
+def main(argv=None) -> int:
+    """This step alone (`python -m bench.queue`, the same flags as bench.run): a fresh
+    benchmark database, the rounds on each server, the medians and ratios."""
+    import json
+    import secrets
+    from datetime import datetime
+
+    from bench.run import parse_args
+
+    opts = parse_args(argv)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    wrk.ensure_installed()
+    url, _ = database.bench_target()
+    database.recreate(url)
+    conn = database.connect(url)
+    jwt_secret = secrets.token_urlsafe(48)
+    env = server.production_env(database_url=url, jwt_secret=jwt_secret)
+    admin_id, user_ids = seed.create_users(conn, opts.users)
+    tokens = seed.mint_tokens(user_ids, jwt_secret)
+    servers = measure(env, conn, tokens=tokens, admin_id=admin_id, jwt_secret=jwt_secret, opts=opts)
+    conn.close()
+    out = OUT_DIR / f"queue-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(servers, indent=1, default=str))
+    for label, q in servers.items():
+        rounds = {kind: [round(r["per_s"]) for r in q["runs"][kind]] for kind in KINDS}
+        print(
+            f"waiting room {label}: per round {rounds}; medians {q['per_s']}:"
+            f" joins {q['joins_over_purchases']} x, polls {q['polls_over_purchases']} x purchases/s;"
+            f" event row untouched: {q['event_row_untouched']}; median CPU ms per request"
+            f" {q['cpu_ms_per_request']}"
+        )
+    print(f"result {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

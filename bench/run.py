@@ -6,8 +6,9 @@
    behind the front door (nginx in front of the gunicorn pools, as `make run` serves it);
 3. one hot event and N users inserted by SQL, their tokens minted directly;
 4. wrk: 3 s warm-up, then the measured run of POST /api/v1/orders;
-5. the oversell check from the database; then wrk joining a waiting room (bench/queue.py),
-   to compare joins/s with purchases/s;
+5. the oversell check from the database; then rounds of purchases, joins of a waiting room
+   and polls of it on one server, straight and through the front door (bench/queue.py),
+   to compare joins/s and polls/s with purchases/s;
 6. pgbench on the same PostgreSQL at the app's database concurrency: (a) the app's own
    purchase statement (sql/orders/purchase.sql), (b) the textbook transaction
    (bench/textbook.sql), each on its own fresh hot event; (c) the batched statement
@@ -66,7 +67,13 @@ def parse_args(argv) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk warm-up (3)")
     parser.add_argument("--users", type=int, default=1000, help="users (and tokens) to rotate (1000)")
     parser.add_argument(
-        "--joiners", type=int, default=20000, help="fresh users joining the waiting room (20000)"
+        "--joiners", type=int, default=20000, help="fresh users per waiting-room join run (20000)"
+    )
+    parser.add_argument(
+        "--queue-rounds", type=int, default=3, help="rounds of purchase / join / poll runs per server (3)"
+    )
+    parser.add_argument(
+        "--queue-duration", type=int, default=10, help="seconds per waiting-room round's run (10)"
     )
     parser.add_argument(
         "--quick",
@@ -147,9 +154,11 @@ def main(argv=None) -> int:
     for running, overrides, runs in QUICK_API_RUNS if opts.quick else API_RUNS:
         api_runs.update(measure(running, {**env, **overrides}, conn, tokens, admin_id, opts, runs))
 
-    queue_run = queue.measure(
-        env, conn, admin_id=admin_id, jwt_secret=jwt_secret, opts=opts, joiners=opts.joiners
-    )
+    queue_run = {
+        "servers": queue.measure(
+            env, conn, tokens=tokens, admin_id=admin_id, jwt_secret=jwt_secret, opts=opts
+        )
+    }
     queue_run["pgbench"] = queue.pgbench_runs(
         conn,
         pgbench_path=pgbench_path,

@@ -59,9 +59,11 @@ def run(
     threads: int = 2,
     extra_headers: dict[str, str] | None = None,
     path: str | None = None,
+    method: str = "POST",
 ) -> dict:
-    """One wrk run against POST /api/v1/orders (or, with `path`, a POST with no body to that
-    path, e.g. joining a waiting room). `extra_headers` are added to every request;
+    """One wrk run against POST /api/v1/orders (or, with `path`, a `method` request with no
+    body to that path, e.g. joining a waiting room, or GET polling it). `extra_headers` are
+    added to every request;
     a value of UNIQUE gets a fresh value per request (e.g. {"Idempotency-Key": UNIQUE})."""
     extra_headers = extra_headers or {}
     threads = min(threads, connections)
@@ -72,6 +74,7 @@ def run(
             tokens=lua(tokens),
             body=lua(None if path else json.dumps({"event_id": str(event_id), "quantity": 1})),
             path=lua(path or ORDERS_PATH),
+            method=lua(method),
             static_headers=lua({k: v for k, v in extra_headers.items() if v != UNIQUE}),
             unique_headers=lua([k for k, v in extra_headers.items() if v == UNIQUE]),
             nonce=lua(f"{label}-{secrets.token_hex(6)}"),

@@ -403,3 +403,105 @@ def test_joins_and_polls_never_touch_the_events_row(make_event, users, queue, ad
     # not even a row lock (a foreign-key check would leave its locker in xmax)
     queue.join(event_id, users.create())
     assert sql.value("SELECT xmax::text FROM events WHERE id = %s", (event_id,)) in ("0", before_xmax)
+
+
+def test_entries_are_served_exactly_as_the_schema_dumps_them(app, make_event, users, queue, admit, sql):
+    """Joining and polling skip marshmallow (schemas.entry_json): the bytes are the ones
+    QueueEntryOut().dump() gives, in every status and with and without microseconds."""
+    from ticketing.queue import repository
+    from ticketing.queue.schemas import QueueEntryOut, entry_json
+
+    event_id = make_event(queue={"admit_per_minute": 60000}, capacity=10)["id"]
+    people = [users.create() for _ in range(4)]
+    for user in people[:3]:
+        assert queue.join(event_id, user).status_code == 201
+    sql.all(
+        "UPDATE queue_entries SET joined_at = date_trunc('second', joined_at) WHERE user_id = %s",
+        (people[0]["id"],),
+    )
+    admitted_now(admit, sql, event_id, 3)  # people 0-2 admitted; 3 joins after, and waits
+    assert queue.join(event_id, people[3]).status_code == 201
+    assert queue.buy(event_id, people[1], queue.get(event_id, people[1]).json["pass"]).status_code == 201
+    sql.all("UPDATE queue_entries SET pass_expires_at = now() WHERE user_id = %s", (people[2]["id"],))
+    rows = []
+    with app.app_context():
+        for user in people:
+            rows.append(repository.entry(event_id=event_id, user_id=user["id"]))
+        sql.all("UPDATE events SET remaining = 0 WHERE id = %s", (event_id,))
+        rows.append(repository.entry(event_id=event_id, user_id=people[3]["id"]))
+    assert [row["status"] for row in rows] == ["admitted", "purchased", "expired", "waiting", "sold_out"]
+    for row in rows:
+        assert entry_json(row) == app.json.response(QueueEntryOut().dump(row)).get_data()
+    served = queue.get(event_id, people[3])
+    assert served.get_data() == entry_json(rows[-1])
+    assert served.mimetype == "application/json"
+
+
+def test_the_fast_lane_answers_exactly_as_flask_does(app, make_event, users, queue, capsys, monkeypatch):
+    """Successful joins and polls are answered in front of Flask (ticketing/queue/fastlane.py):
+    same status, bytes, headers in the same order, request log line; anything else is Flask's."""
+    import json
+
+    from werkzeug.test import Client
+
+    from ticketing.queue.fastlane import FastLane
+
+    lane = app.wsgi_app.app
+    assert isinstance(lane, FastLane)
+    flask_only = Client(lane.inner)
+    handed_on = []  # the requests the lane passed to Flask (its `inner`, counted on the way)
+    inner = lane.inner
+
+    def counted(environ, start_response):
+        if environ["PATH_INFO"].endswith("/queue"):
+            handed_on.append(environ["REQUEST_METHOD"])
+        return inner(environ, start_response)
+
+    monkeypatch.setattr(lane, "inner", counted)
+    event_id = make_event(queue={"admit_per_minute": 60})["id"]
+    ahead, user = users.create(), users.create()
+    assert queue.join(event_id, ahead).status_code == 201
+    url = f"/api/v1/events/{event_id}/queue"
+    traced = {**user["headers"], "X-Request-ID": "trace-1"}
+    capsys.readouterr()
+    first = queue.join(event_id, user)
+    assert first.status_code == 201 and first.json["position"] == 2
+    for method in ("POST", "GET"):
+        fast = queue.join(event_id, user) if method == "POST" else queue.get(event_id, user)
+        slow = flask_only.open(url, method=method, headers=user["headers"])
+        assert (fast.status, fast.get_data()) == (slow.status, slow.get_data()) == ("200 OK", fast.get_data())
+        assert [k for k, _ in fast.headers] == [k for k, _ in slow.headers]
+        assert [(k, v) for k, v in fast.headers if k != "X-Request-ID"] == [
+            (k, v) for k, v in slow.headers if k != "X-Request-ID"
+        ]
+        assert fast.headers["Retry-After"] == "2"
+        traced_fast = queue.get(event_id, {"headers": traced}) if method == "GET" else None
+        if traced_fast is not None:
+            assert traced_fast.headers["X-Request-ID"] == "trace-1"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["method"], line["status"]) for line in lines] == [
+        ("POST", 201),
+        ("POST", 200),
+        ("POST", 200),
+        ("GET", 200),
+        ("GET", 200),
+        ("GET", 200),
+    ]
+    for line in lines:
+        assert set(line) == {
+            "method",
+            "path",
+            "status",
+            "duration_ms",
+            "request_id",
+            "remote_addr",
+            "user_id",
+        }
+        assert (line["path"], line["user_id"]) == (url, user["id"])
+    assert lines[-1]["request_id"] == "trace-1"
+    assert handed_on == []  # every one of those answered by the lane itself
+    # refusals are Flask's own answers, whichever lane the request entered
+    assert queue.get(event_id, users.create()).status_code == 404
+    assert queue.join(event_id, {"headers": {}}).headers["WWW-Authenticate"] == "Bearer"
+    assert app.test_client().open(url, method="HEAD", headers=user["headers"]).status_code == 200
+    assert handed_on == ["GET", "POST", "HEAD"]

@@ -116,9 +116,6 @@ class App(Flask):
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     app = App(__name__)
-    # Exactly one proxy hop is trusted: the front door's nginx, which sets X-Forwarded-For
-    # to the address it saw and X-Forwarded-Proto to its scheme (docs/deployment.md).
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     app.json = OrjsonProvider(app)
     app.config.update(
         SETTINGS=settings,
@@ -173,8 +170,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     headers.register(app)
 
     from ticketing import commands
+    from ticketing.queue.fastlane import FastLane
 
     commands.register(app)
+    # Exactly one proxy hop is trusted: the front door's nginx, which sets X-Forwarded-For
+    # to the address it saw and X-Forwarded-Proto to its scheme (docs/deployment.md).
+    # Inside it, the waiting room's successful joins and polls skip Flask (its fast lane).
+    app.wsgi_app = ProxyFix(FastLane(app, app.wsgi_app), x_for=1, x_proto=1)
     return app
 
 

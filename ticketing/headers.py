@@ -7,6 +7,13 @@ Policy that lets a JSON answer load nothing (the Swagger UI page has its own: do
 from __future__ import annotations
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# What a JSON answer that set none of these carries, in the order they are added (the
+# waiting room's fast lane, ticketing/queue/fastlane.py, sends exactly these too).
+API_DEFAULTS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cache-Control", "no-store"),
+    ("Content-Security-Policy", API_CSP),
+)
 
 
 def register(app):

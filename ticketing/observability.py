@@ -38,33 +38,50 @@ def record(route: str, method: str, status: int, seconds: float) -> None:
     metrics.request(route, method, status, seconds)
 
 
+def request_id(incoming: str) -> str:
+    """The client's X-Request-ID if it is a sane one, else a new one."""
+    return incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def log(method: str, path: str, status: int, elapsed, request_id: str, remote_addr, principal) -> None:
+    """The request's JSON line on stdout (also written by the waiting room's fast lane,
+    ticketing/queue/fastlane.py, for the requests it answers)."""
+    line = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 2) if elapsed is not None else None,
+        "request_id": request_id,
+        # The client's address: behind the front door, the one nginx saw (ProxyFix).
+        "remote_addr": remote_addr,
+    }
+    if principal is not None:
+        line["user_id"] = principal.id
+    sys.stdout.write(orjson.dumps(line).decode() + "\n")
+    sys.stdout.flush()
+
+
 def register(app):
     @app.before_request
     def _start():
         g.started = time.perf_counter()
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-ID", ""))
 
     @app.after_request
     def _log(response):
-        request_id = g.get("request_id") or uuid.uuid4().hex
-        response.headers["X-Request-ID"] = request_id
+        rid = g.get("request_id") or uuid.uuid4().hex
+        response.headers["X-Request-ID"] = rid
         started = g.get("started")
         elapsed = time.perf_counter() - started if started else None
-        principal = g.get("principal")
         if elapsed is not None:
             record(route_label(request.url_rule), request.method, response.status_code, elapsed)
-        line = {
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 2) if elapsed is not None else None,
-            "request_id": request_id,
-            # The client's address: behind the front door, the one nginx saw (ProxyFix).
-            "remote_addr": request.remote_addr,
-        }
-        if principal is not None:
-            line["user_id"] = principal.id
-        sys.stdout.write(orjson.dumps(line).decode() + "\n")
-        sys.stdout.flush()
+        log(
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed,
+            rid,
+            request.remote_addr,
+            g.get("principal"),
+        )
         return response

@@ -9,6 +9,12 @@ sql/orders/purchase.sql check the version in the same statement that sells.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -83,21 +89,62 @@ _VERIFIED_CAP = 50_000
 _verified: dict[tuple[str, str], tuple[Principal, int]] = {}
 
 
+# The header every token we issue carries (PyJWT writes it); tokens with any other header
+# go through PyJWT alone.
+_HEADER_SEGMENT = jwt.encode({}, "k" * 32, algorithm=ALGORITHM).partition(".")[0]
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+# Claims after which the fast check defers to PyJWT (it rules on them; we never issue them).
+_DEFERRED_CLAIMS = frozenset({"nbf", "aud", "jti", "iss"})
+# Secrets PyJWT has accepted a token with (its key checks passed): only those get the fast check.
+_checked_secrets: set[str] = set()
+
+
+def _fast_claims(token: str, secret: str) -> dict | None:
+    """The claims of an HS256 token of ours that is certainly valid, checked without PyJWT
+    (~10 us against ~200 us: joining a waiting room is mostly fresh tokens); None when
+    anything is unusual, and PyJWT then decides (and says why it refuses). So this only
+    ever accepts what PyJWT would accept, and every refusal is PyJWT's."""
+    header, _, rest = token.partition(".")
+    payload, _, signature = rest.partition(".")
+    if header != _HEADER_SEGMENT or secret not in _checked_secrets:
+        return None
+    if not _SEGMENT.fullmatch(payload) or not _SEGMENT.fullmatch(signature) or len(payload) % 4 == 1:
+        return None
+    expected = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(base64.urlsafe_b64encode(expected).rstrip(b"=").decode(), signature):
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    if type(claims) is not dict or not _DEFERRED_CLAIMS.isdisjoint(claims):
+        return None
+    exp, iat, now = claims.get("exp"), claims.get("iat"), time.time()
+    if type(exp) is not int or type(iat) is not int or not (iat <= now < exp):
+        return None
+    if type(claims.get("sub")) is not str or claims.get("role") is None or claims.get("ver") is None:
+        return None
+    return claims
+
+
 def decode_token(token: str, secret: str) -> Principal:
     cached = _verified.get((secret, token))
     if cached is not None and cached[1] > time.time():
         return cached[0]
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            options={"require": ["sub", "role", "ver", "iat", "exp"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise Unauthorized("The access token has expired") from None
-    except jwt.InvalidTokenError:
-        raise Unauthorized("The access token is invalid") from None
+    claims = _fast_claims(token, secret)
+    if claims is None:
+        try:
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["sub", "role", "ver", "iat", "exp"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The access token has expired") from None
+        except jwt.InvalidTokenError:
+            raise Unauthorized("The access token is invalid") from None
+        _checked_secrets.add(secret)
     role = claims.get("role")
     try:
         user_id = str(uuid.UUID(claims["sub"]))
@@ -113,8 +160,10 @@ def decode_token(token: str, secret: str) -> Principal:
     return principal
 
 
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
+def bearer_token(header: str | None = None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (the request's, unless given)."""
+    if header is None:
+        header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None

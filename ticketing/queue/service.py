@@ -13,6 +13,7 @@ from ticketing.queue import repository
 from ticketing.security import Principal
 
 NO_EVENT = "No event with this id"
+_JOINS = {True: metrics.QUEUE_JOINS.labels("new"), False: metrics.QUEUE_JOINS.labels("existing")}
 RETRY_MIN, RETRY_MAX = 1, 60
 
 
@@ -44,7 +45,7 @@ def join(principal: Principal, event_id) -> tuple[dict, bool]:
         ),
     )
     joined["retry_after"] = retry_after(joined)
-    metrics.count(metrics.QUEUE_JOINS.labels("new" if joined["created"] else "existing"))
+    metrics.count(_JOINS[joined["created"]])
     return joined, joined["created"]
 
 
