@@ -8,11 +8,22 @@ bind = (
     os.environ.get("GUNICORN_BIND")
     or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
 )
-# Sync workers, one database connection each: on 2 cores the Python tier, not the
-# database, is the limit (docs/performance.md has the measurements behind these numbers).
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# The front door runs two pools, "app" and "auth" (bcrypt paths): names in `ps`, one banner.
+pool = os.environ.get("GUNICORN_POOL") or "app"
+# The defaults depend on the pool; each setting still overrides. The app pool (what
+# `make run`, the image and compose's api serve): 2 gthread workers of 16 threads, so that
+# purchases of one event arriving together are sold by one statement (PURCHASE_BATCHING),
+# with DB_POOL_SIZE 4 (ticketing/config.py): about 2x the purchases/s of 4 sync workers
+# through the front door at 64 connections, a lone buyer no slower
+# (docs/performance.md#the-default-worker-model). Any other pool (auth: bcrypt, which
+# releases the GIL but takes a core) keeps sync workers, one request each.
+if pool == "app":
+    _defaults = {"WEB_CONCURRENCY": "2", "GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "16"}
+else:
+    _defaults = {"WEB_CONCURRENCY": "4", "GUNICORN_WORKER_CLASS": "sync", "GUNICORN_THREADS": "1"}
+workers = int(os.environ.get("WEB_CONCURRENCY") or _defaults["WEB_CONCURRENCY"])
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or _defaults["GUNICORN_WORKER_CLASS"]
+threads = int(os.environ.get("GUNICORN_THREADS") or _defaults["GUNICORN_THREADS"])
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 keepalive = 5
@@ -20,8 +31,6 @@ backlog = 2048
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-# The front door runs two pools, "app" and "auth" (bcrypt paths): names in `ps`, one banner.
-pool = os.environ.get("GUNICORN_POOL", "app")
 proc_name = f"ticketing-{pool}"
 # No `gunicornc` control socket: several instances (tests, bench, make run) share a home.
 control_socket_disable = True

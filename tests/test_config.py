@@ -359,3 +359,37 @@ def test_payment_settings_from_the_environment():
 def test_bad_payment_settings_stop_the_start(name, value):
     with pytest.raises(ConfigError, match=name):
         load_settings(production(**{name: value}))
+
+
+WORKER_MODEL_SETTINGS = ("WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS", "GUNICORN_POOL")
+
+
+def _worker_model(**env):
+    """gunicorn.conf.py's workers, class and threads and the app's DB_POOL_SIZE for `env`."""
+    import runpy
+
+    env = {name: "" for name in (*WORKER_MODEL_SETTINGS, "DB_POOL_SIZE")} | env
+    saved = dict(os.environ)
+    for name in WORKER_MODEL_SETTINGS:
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    try:
+        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    pool_size = load_settings(production(**env)).db_pool_size
+    return conf["workers"], conf["worker_class"], conf["threads"], pool_size
+
+
+def test_the_app_pool_defaults_to_threaded_workers_and_the_auth_pool_to_sync():
+    """The measured-better default (docs/performance.md#the-default-worker-model): the app
+    pool batches purchases on 2 gthread workers of 16 threads with 4 connections each; the
+    auth pool (bcrypt) stays on sync workers; every setting still overrides."""
+    assert _worker_model() == (2, "gthread", 16, 4)
+    assert _worker_model(GUNICORN_POOL="app") == (2, "gthread", 16, 4)
+    assert _worker_model(GUNICORN_POOL="auth", WEB_CONCURRENCY="1") == (1, "sync", 1, 2)
+    sync = {"WEB_CONCURRENCY": "4", "GUNICORN_WORKER_CLASS": "sync", "GUNICORN_THREADS": "1"}
+    assert _worker_model(**sync) == (4, "sync", 1, 2)
+    assert _worker_model(GUNICORN_THREADS="8", DB_POOL_SIZE="6") == (2, "gthread", 8, 6)
+    assert _worker_model(GUNICORN_POOL="auth", GUNICORN_THREADS="4")[2:] == (4, 4)

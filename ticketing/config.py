@@ -99,6 +99,20 @@ class Settings:
         return PRODUCTION_IMAGE_DIR if self.production else self.dev_data_dir / "images"
 
 
+def _default_pool_size(env) -> int:
+    """DB_POOL_SIZE when unset: 4 for threaded workers (the app pool's default, gunicorn.conf.py:
+    16 threads share 3 request connections and the background loops' one), 2 for sync
+    workers (one for requests, one for the background loops)."""
+    app_pool = (env.get("GUNICORN_POOL") or "app") == "app"
+    worker_class = env.get("GUNICORN_WORKER_CLASS") or ("gthread" if app_pool else "sync")
+    threads = env.get("GUNICORN_THREADS") or ("16" if app_pool else "1")
+    try:
+        threaded = int(threads) > 1 and worker_class in ("gthread", "sync")  # sync + threads: gthread
+    except ValueError:
+        threaded = False
+    return 4 if threaded else 2
+
+
 def _int(env, name, default, low, high):
     raw = env.get(name)
     if raw is None or raw == "":
@@ -276,7 +290,7 @@ def load_settings(env=None) -> Settings:
         admin_email=admin["ADMIN_EMAIL"],
         admin_password=admin["ADMIN_PASSWORD"],
         admin_name=admin["ADMIN_NAME"] or "Administrator",
-        db_pool_size=_int(env, "DB_POOL_SIZE", 2, 1, 200),
+        db_pool_size=_int(env, "DB_POOL_SIZE", _default_pool_size(env), 1, 200),
         db_pool_timeout_ms=_int(env, "DB_POOL_TIMEOUT_MS", 2000, 0, 60000),
         db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000, 100, 600000),
         db_lock_timeout_ms=_int(env, "DB_LOCK_TIMEOUT_MS", 3000, 100, 600000),

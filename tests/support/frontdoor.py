@@ -114,8 +114,7 @@ def front_door_environment(database_url: str, folder: Path, **env_overrides: str
         "PORT": str(free_port()),
         # both pools' metrics listeners on ports known free (PORT + 1000 may not be)
         "METRICS_PORT": str(free_adjacent_ports()),
-        "WEB_CONCURRENCY": "3",
-        "DB_POOL_SIZE": "2",
+        # the app pool's workers, threads and connections: the production defaults
         "DEV_DATA_DIR": str(folder),
         "NGINX_WORKER_PROCESSES": "1",
         # no background writers (as start_gunicorn): a sweep racing the tests' TRUNCATE

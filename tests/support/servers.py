@@ -110,8 +110,9 @@ class LiveServer:
 
 def start_gunicorn(database_url: str, folder: Path, **env_overrides: str) -> LiveServer:
     """The app under gunicorn (several workers) on a free loopback port, ready to serve.
-    The environment is the tests' (their secrets, cheap bcrypt, 3 workers of 2 connections,
-    metrics on another free port) with `env_overrides` on top; gunicorn's log goes to
+    The environment is the tests' (their secrets, cheap bcrypt, metrics on another free
+    port; the production worker model: gunicorn.conf.py's defaults, 2 gthread workers of 16
+    threads and 4 connections) with `env_overrides` on top; gunicorn's log goes to
     folder/gunicorn.log."""
     port, metrics_port = free_ports(2)
     env = {
@@ -124,8 +125,6 @@ def start_gunicorn(database_url: str, folder: Path, **env_overrides: str) -> Liv
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "METRICS_PORT": str(metrics_port),
-        "WEB_CONCURRENCY": "3",
-        "DB_POOL_SIZE": "2",
         "DEV_DATA_DIR": str(folder),
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",  # the tests' webhook receivers are on loopback
         # No webhook delivery loop unless a test asks for one: a server that outlives its
