@@ -22,6 +22,9 @@ from ticketing import sql
 BATCHED = {"GUNICORN_WORKER_CLASS": "gthread", "PURCHASE_BATCHING": "on"}
 # The API settings measured best for a rush on 2 cores (docs/performance.md#purchase-batching)
 RUSH = {**BATCHED, "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "16", "DB_POOL_SIZE": "4"}
+# The app pool's model before threaded workers became its default: one purchase per
+# worker at a time, every purchase on the single statement.
+SYNC = {"GUNICORN_WORKER_CLASS": "sync", "GUNICORN_THREADS": "1", "WEB_CONCURRENCY": "4", "DB_POOL_SIZE": "2"}
 SIZES = (8, 16, 32)
 SWEEP_CLIENTS = (8, 64, 256)
 SWEEP_SIZE = 16

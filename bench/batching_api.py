@@ -1,6 +1,6 @@
 """Purchase batching through the front door, A/B in one run: the API as `make run` serves
-it with sync workers (the single-purchase path) against gthread workers with
-PURCHASE_BATCHING=on, alternated for --rounds rounds, each at 64 connections (purchases/s,
+it by default (gthread workers, PURCHASE_BATCHING=on) against the previous model, sync
+workers (the single-purchase path), alternated for --rounds rounds, each at 64 connections (purchases/s,
 p99) and at 1 connection (a lone buyer's latency), with pgbench (a) (sql/orders/purchase.sql
 at the app's database concurrency) in each round for the ratio.
 
@@ -20,7 +20,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from bench import OUT_DIR, database, seed, server, wrk
-from bench.batch import BATCHED, run_single
+from bench.batch import BATCHED, SYNC, run_single
 from bench.run import measure
 from ticketing import frontdoor
 
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     admin_id, user_ids = seed.create_users(conn, opts.users)
     tokens = seed.mint_tokens(user_ids, jwt_secret)
     configs = {
-        "sync": {},
+        "sync": SYNC,
         "batched": {
             **BATCHED,
             "WEB_CONCURRENCY": opts.workers,
