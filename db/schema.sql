@@ -56,12 +56,12 @@ CREATE TABLE public.events (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
     image_key text,
+    currency text DEFAULT 'BRL'::text NOT NULL,
     sale_starts_at timestamp with time zone,
     max_per_user integer,
     queue_admit_per_minute integer,
     queue_pass_seconds integer,
     queue_opened_at timestamp with time zone,
-    currency text DEFAULT 'BRL'::text NOT NULL,
     CONSTRAINT events_capacity_check CHECK (((capacity >= 1) AND (capacity <= 1000000))),
     CONSTRAINT events_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT events_description_check CHECK ((char_length(description) <= 5000)),
@@ -203,6 +203,9 @@ CREATE TABLE public.queue_admission (
     event_id uuid NOT NULL,
     credit double precision DEFAULT 0 NOT NULL,
     refilled_at timestamp with time zone,
+    ranked bigint DEFAULT 0 NOT NULL,
+    admitted bigint DEFAULT 0 NOT NULL,
+    ranked_through double precision,
     CONSTRAINT queue_admission_credit_check CHECK ((credit >= (0)::double precision))
 );
 
@@ -222,6 +225,7 @@ CREATE TABLE public.queue_entries (
     pass text,
     pass_expires_at timestamp with time zone,
     purchased_at timestamp with time zone,
+    rank bigint,
     CONSTRAINT queue_entries_admitted_has_pass CHECK ((((status = 'waiting'::text) = (admitted_at IS NULL)) AND ((admitted_at IS NULL) = (pass IS NULL)) AND ((pass IS NULL) = (pass_expires_at IS NULL)) AND ((status = 'purchased'::text) = (purchased_at IS NOT NULL)))),
     CONSTRAINT queue_entries_status_check CHECK ((status = ANY (ARRAY['waiting'::text, 'admitted'::text, 'purchased'::text, 'expired'::text])))
 );
@@ -599,17 +603,24 @@ CREATE UNIQUE INDEX queue_entries_pass_key ON public.queue_entries USING btree (
 
 
 --
+-- Name: queue_entries_ranked_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX queue_entries_ranked_idx ON public.queue_entries USING btree (event_id, rank) WHERE ((status = 'waiting'::text) AND (rank IS NOT NULL));
+
+
+--
+-- Name: queue_entries_unranked_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX queue_entries_unranked_idx ON public.queue_entries USING btree (event_id, place) WHERE ((status = 'waiting'::text) AND (rank IS NULL));
+
+
+--
 -- Name: queue_entries_user_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX queue_entries_user_idx ON public.queue_entries USING btree (user_id, event_id, joined_at DESC);
-
-
---
--- Name: queue_entries_waiting_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX queue_entries_waiting_idx ON public.queue_entries USING btree (event_id, place) WHERE (status = 'waiting'::text);
 
 
 --
@@ -841,4 +852,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('20261207000302'),
     ('20261207000501'),
     ('20261207000502'),
-    ('20261207000701');
+    ('20261207000701'),
+    ('20261207000801');

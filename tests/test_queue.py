@@ -10,6 +10,7 @@ import pytest
 from tests.support.books import assert_books_balance
 from tests.support.concurrency import run_together
 from tests.support.problems import assert_problem
+from ticketing.queue import repository
 from ticketing.queue.admission import admit_due
 
 
@@ -204,6 +205,102 @@ def test_positions_count_down_as_entries_are_admitted(make_event, users, queue, 
     admit()
     assert [queue.get(event_id, u).json["position"] for u in people[2:]] == [1, 2, 3]
     assert all(queue.get(event_id, u).json["position"] is None for u in people[:2])
+
+
+def ranks(sql, event_id):
+    """(rank, status) of the event's entries, by rank; and queue_admission's counters."""
+    rows = sql.all("SELECT rank, status FROM queue_entries WHERE event_id = %s ORDER BY rank", (event_id,))
+    counters = sql.one("SELECT ranked, admitted FROM queue_admission WHERE event_id = %s", (event_id,))
+    return [(r["rank"], r["status"]) for r in rows], counters
+
+
+def test_positions_hold_while_the_sweep_ranks_between_joins(make_event, users, queue, admit, sql):
+    event_id = make_event(queue={"admit_per_minute": 60000}, capacity=2)["id"]
+    people = [users.create() for _ in range(8)]
+    for user in people[:4]:
+        queue.join(event_id, user)
+    admitted_now(admit, sql, event_id, 2)  # ranks 1-4; 2 passes out for 2 tickets: no room
+    for user in people[4:]:  # joined since the sweep: not ranked yet
+        queue.join(event_id, user)
+    expected = [None, None, 1, 2, 3, 4, 5, 6]
+    assert [queue.get(event_id, u).json["position"] for u in people] == expected
+    admit()  # ranks the four new ones, admits nobody
+    assert [queue.get(event_id, u).json["position"] for u in people] == expected
+    rows, counters = ranks(sql, event_id)
+    assert rows == [(1, "admitted"), (2, "admitted")] + [(n, "waiting") for n in range(3, 9)]
+    assert counters == {"ranked": 8, "admitted": 2}
+
+    first = people[0]
+    assert queue.buy(event_id, first, queue.get(event_id, first).json["pass"]).status_code == 201
+    sql.all("UPDATE queue_entries SET pass_expires_at = now() WHERE user_id = %s", (people[1]["id"],))
+    admitted_now(admit, sql, event_id, 3)  # 1 ticket left, no pass out: one more admitted
+    assert [queue.get(event_id, u).json["position"] for u in people[3:]] == [1, 2, 3, 4, 5]
+    assert ranks(sql, event_id)[1] == {"ranked": 8, "admitted": 3}
+
+
+def test_ranks_stay_dense_while_joins_race_the_sweeps(gunicorn, make_event, users, admit, sql):
+    server = gunicorn(QUEUE_ADMIT_MS="5")  # every worker sweeps too, racing the others
+    event_id = make_event(queue={"admit_per_minute": 60000}, capacity=100)["id"]
+    tokens = users.many_headers(200)
+    url = f"/api/v1/events/{event_id}/queue"
+    joins = [lambda headers=headers: server.post(url, headers=headers) for headers in tokens]
+    sweeps = [lambda: [admit() for _ in range(40)] for _ in range(3)]
+    results = run_together(joins + sweeps)
+    assert [r.status_code for r in results[: len(joins)]] == [201] * len(joins)
+    admitted_now(admit, sql, event_id, 100)
+    deadline = time.monotonic() + 30
+    while sql.value("SELECT count(*) FROM queue_entries WHERE event_id = %s AND rank IS NULL", (event_id,)):
+        assert time.monotonic() < deadline, "ranking stalled"
+        admit()
+        time.sleep(0.02)
+
+    rows, counters = ranks(sql, event_id)
+    assert [rank for rank, _ in rows] == list(range(1, 201))  # dense: no rank twice, none skipped
+    assert [status for _, status in rows] == ["admitted"] * 100 + ["waiting"] * 100  # in rank order
+    assert counters == {"ranked": 200, "admitted": 100}
+    entries = [server.get(url, headers=headers).json() for headers in tokens]
+    positions = sorted(e["position"] for e in entries if e["status"] == "waiting")
+    assert positions == list(range(1, 101))
+
+
+def poll_cost(sql, event_id, user_id):
+    """The shared buffers one poll (sql/queue/entry.sql) of this user's entry touches."""
+    plan = sql.value(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + repository.ENTRY.text,
+        {"event_id": event_id, "user_id": user_id},
+    )[0]["Plan"]
+    return plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+
+
+def fill_queue(sql, event_id, count):
+    """`count` users waiting in the event's queue, joined after the start (no API: speed)."""
+    sql.all(
+        "WITH joiners AS ("
+        "    INSERT INTO users (name, email, password_hash)"
+        "    SELECT 'Waiting ' || n, 'waiting-' || gen_random_uuid() || '@example.com', 'x'"
+        "      FROM generate_series(1, %s) AS n RETURNING id)"
+        " INSERT INTO queue_entries (event_id, user_id, place)"
+        " SELECT %s, id, nextval('queue_places') FROM joiners",
+        (count, event_id),
+    )
+
+
+def test_a_poll_costs_the_same_however_long_the_queue(make_event, users, queue, admit, sql):
+    costs = {}
+    for length in (10, 20000):
+        event_id = make_event(queue={"admit_per_minute": 60000}, capacity=1)["id"]
+        queue.join(event_id, users.create())  # the room's bucket
+        fill_queue(sql, event_id, length)
+        admitted_now(admit, sql, event_id, 1)  # ranks them all; admits the first (1 ticket)
+        ranked, late = users.create(), users.create()
+        queue.join(event_id, ranked)
+        admit()
+        queue.join(event_id, late)  # joined since the last sweep
+        assert queue.get(event_id, ranked).json["position"] == length + 1
+        assert queue.get(event_id, late).json["position"] == length + 2
+        costs[length] = [poll_cost(sql, event_id, user["id"]) for user in (ranked, late)]
+    # Counting the waiting entries ahead read about one page per 300 of them (~70 here).
+    assert all(long <= short + 8 for short, long in zip(costs[10], costs[20000])), costs
 
 
 def test_admission_rate_is_admit_per_minute_within_one_seconds_worth(make_event, users, queue, admit, sql):

@@ -3,7 +3,10 @@
 --   status: `expired` for an admitted entry whose pass has run out, `sold_out` for a
 --     waiting entry while the event has no tickets left (it resumes `waiting`, in the
 --     same place, when tickets come back), else as stored;
---   position: while waiting after the sale start, 1 + the waiting entries ahead of it;
+--   position: while waiting after the sale start, 1 + the waiting entries ahead of it, in
+--     constant time: rank - admitted for an entry the admission sweep has ranked; for one
+--     joined since its last run, behind every ranked waiting entry and among the unranked
+--     ones by place (db/migrations/20261207000801_queue_ranks.sql);
 --   pass: only while admitted and unused.
 -- Also the event's queue settings (for Retry-After) and the caller's current
 -- token_version (the route skipped that lookup). Always one row: event_found / queued
@@ -12,6 +15,11 @@ WITH event AS (
     SELECT id, remaining, sale_starts_at, queue_admit_per_minute, queue_opened_at
       FROM events
      WHERE id = :'event_id'::uuid AND deleted_at IS NULL
+), counts AS (
+    SELECT coalesce(max(a.ranked), 0) AS ranked, coalesce(max(a.admitted), 0) AS admitted,
+           coalesce(max(a.ranked_through), '-infinity') AS ranked_through
+      FROM queue_admission a
+     WHERE a.event_id = :'event_id'::uuid
 ), mine AS (
     SELECT q.*
       FROM queue_entries q, event
@@ -32,12 +40,16 @@ SELECT (SELECT token_version FROM users WHERE id = :'user_id'::uuid) AS token_ve
        event.queue_admit_per_minute AS admit_per_minute,
        extract(epoch FROM event.sale_starts_at - now()) AS seconds_to_start,
        seen.event_id, seen.shown AS status, seen.joined_at, seen.admitted_at,
-       CASE WHEN seen.shown = 'waiting' AND seen.opens <= now() THEN
-           1 + (SELECT count(*) FROM queue_entries w
-                 WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.place < seen.place)
+       CASE WHEN seen.shown <> 'waiting' OR seen.opens > now() THEN NULL
+            WHEN seen.rank IS NOT NULL THEN seen.rank - counts.admitted
+            ELSE counts.ranked - counts.admitted + 1
+                 + (SELECT count(*) FROM queue_entries w  -- the few joined since the last sweep
+                     WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.rank IS NULL
+                       AND w.place > counts.ranked_through AND (w.place, w.id) < (seen.place, seen.id))
        END AS position,
        CASE WHEN seen.shown = 'admitted' THEN seen.pass END AS pass,
        seen.pass_expires_at
   FROM (SELECT) AS always_one_row
   LEFT JOIN event ON true
-  LEFT JOIN seen ON true;
+  LEFT JOIN seen ON true
+  LEFT JOIN counts ON true;

@@ -5,8 +5,9 @@
 -- the back. Where the new entry stands (`place`): before the sale start a random number in
 -- [0, 1) (the lottery among early arrivals), after it the next of queue_places (>= 1).
 -- The buyer's token must still be valid (:token_version; the route skipped that lookup).
--- Returns the entry as the caller sees it, like sql/queue/entry.sql (status, position,
--- pass), plus the queue's admit_per_minute and seconds_to_start for Retry-After.
+-- Returns the entry as the caller sees it, like sql/queue/entry.sql (status, position in
+-- constant time from the ranks the admission sweep keeps, pass), plus the queue's
+-- admit_per_minute and seconds_to_start for Retry-After.
 -- Always one row: event_found / queued / open say why nobody joined; entry columns are
 -- NULL when there is no entry to show (a concurrent join by the same caller that has not
 -- committed yet: try again).
@@ -17,6 +18,11 @@ WITH event AS (
      WHERE id = :'event_id'::uuid AND deleted_at IS NULL
 ), caller AS (
     SELECT token_version FROM users WHERE id = :'user_id'::uuid
+), counts AS (  -- entries ranked and admitted so far (none before the first join's row exists)
+    SELECT coalesce(max(a.ranked), 0) AS ranked, coalesce(max(a.admitted), 0) AS admitted,
+           coalesce(max(a.ranked_through), '-infinity') AS ranked_through
+      FROM queue_admission a
+     WHERE a.event_id = :'event_id'::uuid
 ), allowed AS (
     SELECT event.*
       FROM event, caller
@@ -65,12 +71,16 @@ SELECT (SELECT token_version FROM caller) AS token_version,
        extract(epoch FROM event.sale_starts_at - now()) AS seconds_to_start,
        seen.id AS entry_id, seen.created,
        seen.event_id, seen.shown AS status, seen.joined_at, seen.admitted_at,
-       CASE WHEN seen.shown = 'waiting' AND seen.opens <= now() THEN
-           1 + (SELECT count(*) FROM queue_entries w
-                 WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.place < seen.place)
+       CASE WHEN seen.shown <> 'waiting' OR seen.opens > now() THEN NULL
+            WHEN seen.rank IS NOT NULL THEN seen.rank - counts.admitted
+            ELSE counts.ranked - counts.admitted + 1
+                 + (SELECT count(*) FROM queue_entries w  -- the few joined since the last sweep
+                     WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.rank IS NULL
+                       AND w.place > counts.ranked_through AND (w.place, w.id) < (seen.place, seen.id))
        END AS position,
        CASE WHEN seen.shown = 'admitted' THEN seen.pass END AS pass,
        seen.pass_expires_at
   FROM (SELECT) AS always_one_row
   LEFT JOIN event ON true
-  LEFT JOIN seen ON true;
+  LEFT JOIN seen ON true
+  LEFT JOIN counts ON true;
