@@ -15,6 +15,7 @@ import statistics
 from functools import partial
 
 from bench import OUT_DIR, database, pgbench, seed, server, wrk
+from bench.batch import SYNC
 from bench.database import scalar
 from ticketing import sql
 from ticketing.security import issue_token
@@ -23,10 +24,15 @@ JOIN_STATUSES = ("200", "201")
 MIN_RATIO = 3.0
 KINDS = ("purchase", "join", "poll")
 # The servers compared: gunicorn alone, and the front door with every request admitted
-# (as bench/run.py's front-door run; wrk's 64 connections would otherwise get 503s).
+# (as bench/run.py's front-door run; wrk's 64 connections would otherwise get 503s), both
+# with the app pool's defaults (threaded workers, purchases batched).
+# Then the front door with the app pool's previous model (bench.batch.SYNC: sync workers,
+# every purchase on the single statement), the purchase path this comparison was first
+# asked against before purchases were batched.
 SERVERS = (
     ("gunicorn", server.running, {}),
     ("front-door", server.running_front_door, {"APP_MAX_CONNS": "1024"}),
+    ("front-door-sync", server.running_front_door, {"APP_MAX_CONNS": "1024", **SYNC}),
 )
 
 

@@ -163,3 +163,10 @@ def test_to_pgbench_inlines_nulls_and_drops_comments():
 
     text = "-- :'c' only in a comment\nSELECT :'a'::int, :'b'::text;"
     assert to_pgbench(text, inline={"b": "NULL"}) == "\nSELECT :a::int, NULL::text;"
+
+
+def test_to_prepared_can_always_run_the_generic_plan():
+    from ticketing.sql import to_prepared
+
+    prepared = to_prepared("queue/x", "SELECT :'a'::int[]", generic_plan=True)
+    assert prepared.execute_sql == "SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE q_queue_x(%(a)s)"

@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["ticketing.db"] = Database(settings)
     app.extensions["ticketing.purchase_batcher"] = _purchase_batcher(settings)
+    app.extensions["ticketing.join_batcher"] = _join_batcher(settings)
 
     api = Api(app)
     docs.register(app, api)
@@ -192,4 +193,20 @@ def _purchase_batcher(settings):
         wait_seconds=settings.purchase_batch_wait_seconds,
         # a member of a running batch waits for it: its connection, then its statement
         settle_seconds=(settings.db_pool_timeout_ms + settings.db_statement_timeout_ms) / 1000 + 1,
+    )
+
+
+def _join_batcher(settings):
+    """The per-process batcher of waiting-room joins (QUEUE_JOIN_BATCHING=on), or None."""
+    if not settings.queue_join_batching:
+        return None
+    from ticketing import metrics
+    from ticketing.orders.batching import Batcher
+
+    return Batcher(
+        max_size=settings.queue_join_batch_max,
+        window_seconds=0.0,  # a lone joiner waits for nobody
+        wait_seconds=settings.queue_join_batch_wait_seconds,
+        settle_seconds=(settings.db_pool_timeout_ms + settings.db_statement_timeout_ms) / 1000 + 1,
+        record=metrics.queue_join_batch,
     )

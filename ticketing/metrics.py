@@ -61,6 +61,11 @@ PURCHASE_BATCHES = Histogram(
     "Purchases per statement run by the purchase batcher (PURCHASE_BATCHING=on); 1: a lone buyer",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
+QUEUE_JOIN_BATCHES = Histogram(
+    "ticketing_queue_join_batch_size",
+    "Waiting-room joins per statement run by the join batcher (QUEUE_JOIN_BATCHING=on); 1: a lone joiner",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 TICKETS_SOLD = Counter("ticketing_tickets_sold", "Tickets sold (held by a new PENDING order)")
 POOL_WAIT = Histogram(
     "ticketing_db_pool_wait_seconds",
@@ -203,6 +208,10 @@ def purchase(outcome: str, tickets: int = 0) -> None:
 
 def purchase_batch(size: int) -> None:
     observe(PURCHASE_BATCHES, size)
+
+
+def queue_join_batch(size: int) -> None:
+    observe(QUEUE_JOIN_BATCHES, size)
 
 
 _purchase_children = {

@@ -51,9 +51,18 @@ def to_psycopg(text: str) -> str:
     return _TOKEN.sub(rewrite, text.replace("%", "%%"))
 
 
-def to_prepared(name: str, text: str) -> Prepared:
+# Sent with EXECUTE, in the same implicit transaction (one round trip), for statements that
+# take arrays: PostgreSQL estimates a parameter's unnest() at 10 rows in the generic plan, so
+# for batches smaller than that the custom plan always looks cheaper and it re-plans the
+# whole statement on every execution (about 2 ms of CPU for join_batch.sql on the 2-core
+# bench machine, 4x what running it costs: docs/performance.md#generic-plans-for-batches).
+GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan; "
+
+
+def to_prepared(name: str, text: str, generic_plan: bool = False) -> Prepared:
     """PREPARE/EXECUTE statements for a file: placeholders become $1, $2... in order of
-    first appearance; EXECUTE binds them by name, like every other query."""
+    first appearance; EXECUTE binds them by name, like every other query. `generic_plan`:
+    every execution uses the plan made once (GENERIC_PLAN)."""
     names: list[str] = []
 
     def rewrite(token: re.Match) -> str:
@@ -67,7 +76,10 @@ def to_prepared(name: str, text: str) -> Prepared:
     statement = "q_" + re.sub(r"\W", "_", name)
     body = _TOKEN.sub(rewrite, text).strip().rstrip(";")
     arguments = ", ".join(f"%({param})s" for param in names)
-    return Prepared(statement, f"PREPARE {statement} AS {body}", f"EXECUTE {statement}({arguments})")
+    execute = f"EXECUTE {statement}({arguments})"
+    return Prepared(
+        statement, f"PREPARE {statement} AS {body}", GENERIC_PLAN + execute if generic_plan else execute
+    )
 
 
 def to_pgbench(text: str, inline: dict[str, str] | None = None) -> str:
@@ -89,11 +101,13 @@ def path_of(name: str) -> Path:
     return SQL_DIR / f"{name}.sql"
 
 
-def load(name: str, prepare: bool = False) -> Query:
+def load(name: str, prepare: bool = False, generic_plan: bool = False) -> Query:
     """The query in sql/<name>.sql; `prepare` runs it as a prepared statement (hot paths:
-    PostgreSQL then plans it once per connection instead of on every call)."""
+    PostgreSQL then plans it once per connection instead of on every call, as long as its
+    generic plan does not look dearer than planning for the values at hand);
+    `generic_plan` always uses the plan made once (batches: see GENERIC_PLAN)."""
     path = path_of(name)
     if not path.is_file():
         raise RuntimeError(f"missing SQL file {path} for query {name!r}")
     text = path.read_text()
-    return Query(name, to_psycopg(text), to_prepared(name, text) if prepare else None)
+    return Query(name, to_psycopg(text), to_prepared(name, text, generic_plan) if prepare else None)

@@ -76,7 +76,7 @@ SELECT (SELECT token_version FROM caller) AS token_version,
             ELSE counts.ranked - counts.admitted + 1
                  + (SELECT count(*) FROM queue_entries w  -- the few joined since the last sweep
                      WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.rank IS NULL
-                       AND w.place > counts.ranked_through AND (w.place, w.id) < (seen.place, seen.id))
+                       AND w.place > counts.ranked_through AND w.place < seen.place)
        END AS position,
        CASE WHEN seen.shown = 'admitted' THEN seen.pass END AS pass,
        seen.pass_expires_at

@@ -13,6 +13,9 @@ batch) or raises; the caller turns "not sold" into the single path's exact answe
 purchase that waited PURCHASE_BATCH_WAIT_MS in line without being taken gives up with 503;
 one taken into a batch waits for that batch (bounded by the statement's own timeout).
 Several processes and instances batch independently: the database arbitrates.
+
+The waiting room's joins use the same group commit (ticketing/queue/service.py), with
+their own statement and metric (`record`).
 """
 
 from __future__ import annotations
@@ -60,7 +63,16 @@ class _Lane:
 
 
 class Batcher:
-    def __init__(self, *, max_size: int, window_seconds: float, wait_seconds: float, settle_seconds: float):
+    def __init__(
+        self,
+        *,
+        max_size: int,
+        window_seconds: float,
+        wait_seconds: float,
+        settle_seconds: float,
+        record: Callable[[int], None] = metrics.purchase_batch,  # each batch's size
+    ):
+        self.record = record
         self.max_size = max_size
         self.window = window_seconds
         self.wait = wait_seconds
@@ -131,7 +143,7 @@ class Batcher:
             if me.error is None:
                 for waiter, outcome in zip(batch, outcomes):
                     waiter.outcome = NotSold(ran_alone=len(batch) == 1) if outcome is None else outcome
-            metrics.purchase_batch(len(batch))
+            self.record(len(batch))
         finally:
             for waiter in batch[1:]:
                 waiter.done.set()

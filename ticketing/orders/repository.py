@@ -1,7 +1,7 @@
 from ticketing import db, sql
 
 PURCHASE = sql.load("orders/purchase", prepare=True)
-PURCHASE_BATCH = sql.load("orders/purchase_batch", prepare=True)
+PURCHASE_BATCH = sql.load("orders/purchase_batch", prepare=True, generic_plan=True)
 WHY_NOT_SOLD = sql.load("orders/why_not_sold")
 GET = sql.load("orders/get")
 LIST_FOR_USER = sql.load("orders/list_for_user")

@@ -1,6 +1,7 @@
 from ticketing import db, sql
 
 JOIN = sql.load("queue/join", prepare=True)
+JOIN_BATCH = sql.load("queue/join_batch", prepare=True, generic_plan=True)
 ENTRY = sql.load("queue/entry", prepare=True)
 STATS = sql.load("queue/stats")
 ADMIT = sql.load("queue/admit")
@@ -13,6 +14,24 @@ def join(*, event_id, user_id, token_version: int) -> dict:
     (as `entry`), with entry_id (None: nobody joined, see the flags; or a concurrent join
     of the same caller is still running) and created (True: a new entry)."""
     return db.current().one(JOIN, event_id=event_id, user_id=user_id, token_version=token_version)
+
+
+def join_batch(*, event_id, requests: list[dict]) -> list[dict | None]:
+    """Join each of `requests` (dicts with user_id, token_version; one per user) to the
+    event's waiting room in one statement: for each, in order, the row `join` returns, or
+    None when this statement gave that caller no entry (refused, or their concurrent join
+    elsewhere has not committed yet: `join` answers them)."""
+    rows = db.current().all(
+        JOIN_BATCH,
+        event_id=event_id,
+        user_ids=[str(r["user_id"]) for r in requests],
+        token_versions=[r["token_version"] for r in requests],
+    )
+    joined = []
+    for row in rows:
+        del row["ord"]
+        joined.append(row if row["entry_id"] is not None else None)
+    return joined
 
 
 def entry(*, event_id, user_id) -> dict:

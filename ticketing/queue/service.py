@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import math
 
+from flask import current_app
+
 from ticketing import metrics, security
 from ticketing.attempts import act_then_explain
 from ticketing.errors import EVENT_CLOSED, NO_QUEUE, ApiError, NotFound, ServiceUnavailable
+from ticketing.orders.batching import NotSold, TimedOut
 from ticketing.queue import repository
 from ticketing.security import Principal
 
@@ -29,7 +32,7 @@ def join(principal: Principal, event_id) -> tuple[dict, bool]:
     (False: their live entry already)."""
 
     def act():
-        row = repository.join(event_id=event_id, user_id=principal.id, token_version=principal.token_version)
+        row = _join_row(principal, event_id)
         security.check_not_revoked(principal, row["token_version"])
         _check_event(row)
         if not row["open"]:
@@ -47,6 +50,32 @@ def join(principal: Principal, event_id) -> tuple[dict, bool]:
     joined["retry_after"] = retry_after(joined)
     metrics.count(_JOINS[joined["created"]])
     return joined, joined["created"]
+
+
+def _join_row(principal: Principal, event_id) -> dict:
+    """join.sql's row for the caller. With the join batcher (QUEUE_JOIN_BATCHING), joins of
+    the event arriving while one is in flight in this process are made together by
+    join_batch.sql, one commit for all; a lone joiner runs join.sql, and so does a caller
+    the batch gave no entry (refused, or racing their own join): its exact answer."""
+    request = {"user_id": principal.id, "token_version": principal.token_version}
+    batcher = current_app.extensions.get("ticketing.join_batcher")
+    if batcher is not None:
+
+        def execute(requests: list[dict]) -> list:
+            if len(requests) == 1:
+                return [repository.join(event_id=event_id, **requests[0])]
+            return repository.join_batch(event_id=event_id, requests=requests)
+
+        try:
+            outcome = batcher.submit(str(event_id), str(principal.id), request, execute)
+        except TimedOut:
+            raise ServiceUnavailable(
+                "Too many joins of this queue are waiting; retry shortly",
+                retry_after=current_app.config["SETTINGS"].retry_after_seconds,
+            ) from None
+        if not isinstance(outcome, NotSold):
+            return outcome
+    return repository.join(event_id=event_id, **request)
 
 
 def my_entry(principal: Principal, event_id) -> dict:
