@@ -134,7 +134,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["ticketing.db"] = Database(settings)
     app.extensions["ticketing.purchase_batcher"] = _purchase_batcher(settings)
-    app.extensions["ticketing.join_batcher"] = _join_batcher(settings)
+    app.extensions["ticketing.join_batcher"] = _queue_batcher(settings, "join")
+    app.extensions["ticketing.poll_batcher"] = _queue_batcher(settings, "poll")
 
     api = Api(app)
     docs.register(app, api)
@@ -196,17 +197,17 @@ def _purchase_batcher(settings):
     )
 
 
-def _join_batcher(settings):
-    """The per-process batcher of waiting-room joins (QUEUE_JOIN_BATCHING=on), or None."""
-    if not settings.queue_join_batching:
+def _queue_batcher(settings, kind: str):
+    """The per-process batcher of waiting-room joins or polls (QUEUE_BATCHING=on), or None."""
+    if not settings.queue_batching:
         return None
     from ticketing import metrics
     from ticketing.orders.batching import Batcher
 
     return Batcher(
-        max_size=settings.queue_join_batch_max,
-        window_seconds=0.0,  # a lone joiner waits for nobody
-        wait_seconds=settings.queue_join_batch_wait_seconds,
+        max_size=settings.queue_batch_max,
+        window_seconds=0.0,  # a lone caller waits for nobody
+        wait_seconds=settings.queue_batch_wait_seconds,
         settle_seconds=(settings.db_pool_timeout_ms + settings.db_statement_timeout_ms) / 1000 + 1,
-        record=metrics.queue_join_batch,
+        record=metrics.queue_join_batch if kind == "join" else metrics.queue_poll_batch,
     )

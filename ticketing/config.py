@@ -60,11 +60,11 @@ class Settings:
     purchase_batch_max: int = 32
     purchase_batch_window_seconds: float = 0.0  # the leader waits this long for company
     purchase_batch_wait_seconds: float = 2.0  # longest wait in line before 503
-    # The same group commit for waiting-room joins (docs/waiting-room.md#joins-in-batches):
-    # joins of one event arriving while one is in flight are made by sql/queue/join_batch.sql.
-    queue_join_batching: bool = True
-    queue_join_batch_max: int = 32
-    queue_join_batch_wait_seconds: float = 2.0
+    # The same group commit for the waiting room (docs/waiting-room.md#joins-and-polls-in-batches):
+    # joins (polls) of one event arriving while one is in flight are made (read) together.
+    queue_batching: bool = True
+    queue_batch_max: int = 32
+    queue_batch_wait_seconds: float = 2.0
     expiry_sweep_seconds: float = 1.0  # 0: no background sweep (run `flask expire-orders`)
     queue_admit_seconds: float = 0.2  # 0: no background admission (run `flask admit-queue`)
     idempotency_key_ttl_seconds: int = 24 * 3600
@@ -307,9 +307,9 @@ def load_settings(env=None) -> Settings:
         purchase_batch_max=_int(env, "PURCHASE_BATCH_MAX", 32, 1, 1000),
         purchase_batch_window_seconds=_int(env, "PURCHASE_BATCH_WINDOW_MS", 0, 0, 1000) / 1000,
         purchase_batch_wait_seconds=_int(env, "PURCHASE_BATCH_WAIT_MS", 2000, 1, 60000) / 1000,
-        queue_join_batching=_switch(env, "QUEUE_JOIN_BATCHING", True),
-        queue_join_batch_max=_int(env, "QUEUE_JOIN_BATCH_MAX", 32, 1, 1000),
-        queue_join_batch_wait_seconds=_int(env, "QUEUE_JOIN_BATCH_WAIT_MS", 2000, 1, 60000) / 1000,
+        queue_batching=_switch(env, "QUEUE_BATCHING", True),
+        queue_batch_max=_int(env, "QUEUE_BATCH_MAX", 32, 1, 1000),
+        queue_batch_wait_seconds=_int(env, "QUEUE_BATCH_WAIT_MS", 2000, 1, 60000) / 1000,
         expiry_sweep_seconds=_int(env, "EXPIRY_SWEEP_MS", 1000, 0, 60000) / 1000,
         queue_admit_seconds=_int(env, "QUEUE_ADMIT_MS", 200, 0, 60000) / 1000,
         idempotency_key_ttl_seconds=_int(

@@ -61,9 +61,11 @@ PURCHASE_BATCHES = Histogram(
     "Purchases per statement run by the purchase batcher (PURCHASE_BATCHING=on); 1: a lone buyer",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
-QUEUE_JOIN_BATCHES = Histogram(
-    "ticketing_queue_join_batch_size",
-    "Waiting-room joins per statement run by the join batcher (QUEUE_JOIN_BATCHING=on); 1: a lone joiner",
+QUEUE_BATCHES = Histogram(
+    "ticketing_queue_batch_size",
+    "Waiting-room joins (kind=join) or polls (kind=poll) per statement run by the queue batchers"
+    " (QUEUE_BATCHING=on); 1: a lone caller",
+    ["kind"],
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
 TICKETS_SOLD = Counter("ticketing_tickets_sold", "Tickets sold (held by a new PENDING order)")
@@ -210,8 +212,15 @@ def purchase_batch(size: int) -> None:
     observe(PURCHASE_BATCHES, size)
 
 
+_queue_batch_children = {kind: QUEUE_BATCHES.labels(kind) for kind in ("join", "poll")}
+
+
 def queue_join_batch(size: int) -> None:
-    observe(QUEUE_JOIN_BATCHES, size)
+    observe(_queue_batch_children["join"], size)
+
+
+def queue_poll_batch(size: int) -> None:
+    observe(_queue_batch_children["poll"], size)
 
 
 _purchase_children = {

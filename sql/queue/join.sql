@@ -71,12 +71,13 @@ SELECT (SELECT token_version FROM caller) AS token_version,
        extract(epoch FROM event.sale_starts_at - now()) AS seconds_to_start,
        seen.id AS entry_id, seen.created,
        seen.event_id, seen.shown AS status, seen.joined_at, seen.admitted_at,
-       CASE WHEN seen.shown <> 'waiting' OR seen.opens > now() THEN NULL
-            WHEN seen.rank IS NOT NULL THEN seen.rank - counts.admitted
-            ELSE counts.ranked - counts.admitted + 1
-                 + (SELECT count(*) FROM queue_entries w  -- the few joined since the last sweep
-                     WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.rank IS NULL
-                       AND w.place > counts.ranked_through AND w.place < seen.place)
+       CASE WHEN seen.shown = 'waiting' AND seen.opens <= now() THEN
+           CASE WHEN seen.rank IS NOT NULL THEN seen.rank - counts.admitted
+                ELSE counts.ranked - counts.admitted + 1
+                     + (SELECT count(*) FROM queue_entries w  -- the few joined since the last sweep
+                         WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.rank IS NULL
+                           AND w.place > counts.ranked_through AND w.place < seen.place)
+           END
        END AS position,
        CASE WHEN seen.shown = 'admitted' THEN seen.pass END AS pass,
        seen.pass_expires_at

@@ -1,5 +1,5 @@
 -- Several callers join one event's waiting room, in ONE statement: the group commit of
--- joins (ticketing/queue/service.py, QUEUE_JOIN_BATCHING). Per caller exactly what
+-- joins (ticketing/queue/service.py, QUEUE_BATCHING). Per caller exactly what
 -- sql/queue/join.sql does for one, and never the event's row: parallel arrays in arrival
 -- order (:'user_ids', :'token_versions'; one request per caller), one row per request
 -- (`ord`, 1-based), with join.sql's columns. New entries after the start take their
@@ -74,13 +74,14 @@ SELECT request.ord, caller.token_version,
        extract(epoch FROM event.sale_starts_at - now()) AS seconds_to_start,
        seen.id AS entry_id, seen.created,
        seen.event_id, seen.shown AS status, seen.joined_at, seen.admitted_at,
-       CASE WHEN seen.shown <> 'waiting' OR seen.opens > now() THEN NULL
-            WHEN seen.rank IS NOT NULL THEN seen.rank - counts.admitted
-            ELSE counts.ranked - counts.admitted + 1
-                 + (SELECT count(*) FROM queue_entries w  -- the few joined since the last sweep
-                     WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.rank IS NULL
-                       AND w.place > counts.ranked_through AND w.place < seen.place)
-                 + (SELECT count(*) FROM joined ahead WHERE ahead.place < seen.place)
+       CASE WHEN seen.shown = 'waiting' AND seen.opens <= now() THEN
+           CASE WHEN seen.rank IS NOT NULL THEN seen.rank - counts.admitted
+                ELSE counts.ranked - counts.admitted + 1
+                     + (SELECT count(*) FROM queue_entries w  -- the few joined since the last sweep
+                         WHERE w.event_id = seen.event_id AND w.status = 'waiting' AND w.rank IS NULL
+                           AND w.place > counts.ranked_through AND w.place < seen.place)
+                     + (SELECT count(*) FROM joined ahead WHERE ahead.place < seen.place)
+           END
        END AS position,
        CASE WHEN seen.shown = 'admitted' THEN seen.pass END AS pass,
        seen.pass_expires_at

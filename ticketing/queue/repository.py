@@ -3,6 +3,7 @@ from ticketing import db, sql
 JOIN = sql.load("queue/join", prepare=True)
 JOIN_BATCH = sql.load("queue/join_batch", prepare=True, generic_plan=True)
 ENTRY = sql.load("queue/entry", prepare=True)
+ENTRY_BATCH = sql.load("queue/entry_batch", prepare=True, generic_plan=True)
 STATS = sql.load("queue/stats")
 ADMIT = sql.load("queue/admit")
 GAUGES = sql.load("queue/gauges")
@@ -39,6 +40,14 @@ def entry(*, event_id, user_id) -> dict:
     admit_per_minute and seconds_to_start, and the caller's newest entry as shown
     (status None: no entry)."""
     return db.current().one(ENTRY, event_id=event_id, user_id=user_id)
+
+
+def entry_batch(*, event_id, user_ids: list) -> list[dict]:
+    """`entry` for each of `user_ids` (one per user), in order, in one read."""
+    rows = db.current().all(ENTRY_BATCH, event_id=event_id, user_ids=[str(u) for u in user_ids])
+    for row in rows:
+        del row["ord"]
+    return rows
 
 
 def stats(*, event_id) -> dict:

@@ -53,34 +53,56 @@ def join(principal: Principal, event_id) -> tuple[dict, bool]:
 
 
 def _join_row(principal: Principal, event_id) -> dict:
-    """join.sql's row for the caller. With the join batcher (QUEUE_JOIN_BATCHING), joins of
-    the event arriving while one is in flight in this process are made together by
+    """join.sql's row for the caller. With the join batcher (QUEUE_BATCHING), joins of the
+    event arriving while one is in flight in this process are made together by
     join_batch.sql, one commit for all; a lone joiner runs join.sql, and so does a caller
     the batch gave no entry (refused, or racing their own join): its exact answer."""
     request = {"user_id": principal.id, "token_version": principal.token_version}
-    batcher = current_app.extensions.get("ticketing.join_batcher")
-    if batcher is not None:
 
-        def execute(requests: list[dict]) -> list:
-            if len(requests) == 1:
-                return [repository.join(event_id=event_id, **requests[0])]
-            return repository.join_batch(event_id=event_id, requests=requests)
+    def execute(requests: list[dict]) -> list:
+        if len(requests) == 1:
+            return [repository.join(event_id=event_id, **requests[0])]
+        return repository.join_batch(event_id=event_id, requests=requests)
 
-        try:
-            outcome = batcher.submit(str(event_id), str(principal.id), request, execute)
-        except TimedOut:
-            raise ServiceUnavailable(
-                "Too many joins of this queue are waiting; retry shortly",
-                retry_after=current_app.config["SETTINGS"].retry_after_seconds,
-            ) from None
-        if not isinstance(outcome, NotSold):
-            return outcome
-    return repository.join(event_id=event_id, **request)
+    outcome = _batched("ticketing.join_batcher", event_id, principal, request, execute)
+    if outcome is None or isinstance(outcome, NotSold):
+        return repository.join(event_id=event_id, **request)
+    return outcome
+
+
+def _entry_row(principal: Principal, event_id) -> dict:
+    """entry.sql's row for the caller; with the poll batcher (QUEUE_BATCHING), polls of the
+    event arriving while one is in flight in this process are read together by
+    entry_batch.sql."""
+
+    def execute(user_ids: list) -> list:
+        if len(user_ids) == 1:
+            return [repository.entry(event_id=event_id, user_id=user_ids[0])]
+        return repository.entry_batch(event_id=event_id, user_ids=user_ids)
+
+    outcome = _batched("ticketing.poll_batcher", event_id, principal, principal.id, execute)
+    if outcome is None or isinstance(outcome, NotSold):  # no batcher, or the batch failed
+        return repository.entry(event_id=event_id, user_id=principal.id)
+    return outcome
+
+
+def _batched(name: str, event_id, principal: Principal, request, execute):
+    """The outcome of `request` from the app's batcher `name` (None without one)."""
+    batcher = current_app.extensions.get(name)
+    if batcher is None:
+        return None
+    try:
+        return batcher.submit(str(event_id), str(principal.id), request, execute)
+    except TimedOut:
+        raise ServiceUnavailable(
+            "Too many callers of this queue are waiting; retry shortly",
+            retry_after=current_app.config["SETTINGS"].retry_after_seconds,
+        ) from None
 
 
 def my_entry(principal: Principal, event_id) -> dict:
     """The caller's newest entry as they see it, with `retry_after` (seconds) while it waits."""
-    row = repository.entry(event_id=event_id, user_id=principal.id)
+    row = _entry_row(principal, event_id)
     security.check_not_revoked(principal, row["token_version"])
     _check_event(row)
     if row["status"] is None:
