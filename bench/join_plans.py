@@ -1,8 +1,8 @@
 """The database's CPU per waiting-room join, by batch size and plan choice: sql/queue/join.sql
-for one caller against sql/queue/join_batch.sql for 4, 16 and 32, each run as the app runs
-it (a prepared statement on one connection, every statement its own commit), once with
-PostgreSQL's own choice between custom and generic plans and once with the generic plan
-forced (ticketing/sql.py, GENERIC_PLAN). The figure is the backend's CPU time (from /proc)
+for 1, 4, 16 and 32 callers at a time, run as the app runs it (a prepared statement on one
+connection, every statement its own commit), once with PostgreSQL's own choice between
+custom and generic plans and once with the generic plan forced (ticketing/sql.py,
+GENERIC_PLAN, which the app uses). The figure is the backend's CPU time (from /proc)
 per join: independent of how many clients, but not of how busy the machine is, so the
 configurations alternate, `--rounds` times.
 
@@ -54,25 +54,19 @@ def fresh_room(conn, admin_id: str, joins: int) -> tuple[str, list[str]]:
 def measure(url: str, conn, admin_id: str, size: int, choice: str, joins: int) -> float:
     """Backend CPU milliseconds per join for batches of `size` under `choice`."""
     event, users = fresh_room(conn, admin_id, joins)
-    single = sql.to_prepared("queue/join", sql.path_of("queue/join").read_text())
-    batch = sql.to_prepared("queue/join_batch", sql.path_of("queue/join_batch").read_text())
+    join = sql.to_prepared("queue/join", sql.path_of("queue/join").read_text())
     session = database.connect(url)  # autocommit, as the app's connections
     cur = session.cursor()
-    cur.execute(single.prepare_sql)
-    cur.execute(batch.prepare_sql)
+    cur.execute(join.prepare_sql)
     if choice != "auto":
         cur.execute(f"SET plan_cache_mode = {choice}")
     pid = scalar(session, "SELECT pg_backend_pid()")
     before = backend_cpu_seconds(pid)
     for start in range(0, joins, size):
         part = users[start : start + size]
-        if size == 1:
-            cur.execute(single.execute_sql, {"event_id": event, "user_id": part[0], "token_version": 0})
-        else:
-            cur.execute(
-                batch.execute_sql,
-                {"event_id": event, "user_ids": part, "token_versions": [0] * len(part)},
-            )
+        cur.execute(
+            join.execute_sql, {"event_id": event, "user_ids": part, "token_versions": [0] * len(part)}
+        )
         assert len(cur.fetchall()) == len(part)
     spent = backend_cpu_seconds(pid) - before
     session.close()

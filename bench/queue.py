@@ -234,7 +234,11 @@ def pgbench_runs(
     join_script.write_text(
         "\\set n random(1, 100000)\n"
         + sql.to_pgbench(
-            sql.path_of("queue/join").read_text(), inline={"user_id": "md5('bench-pgjoin-' || :n)"}
+            sql.path_of("queue/join").read_text(),
+            inline={
+                "user_ids": "ARRAY[md5('bench-pgjoin-' || :n)]",
+                "token_versions": "ARRAY[:token_version]",
+            },
         )
     )
     purchase_script = OUT_DIR / "pgbench-purchase-vs-joins.sql"

@@ -267,7 +267,7 @@ def poll_cost(sql, event_id, user_id):
     """The shared buffers one poll (sql/queue/entry.sql) of this user's entry touches."""
     plan = sql.value(
         "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + repository.ENTRY.text,
-        {"event_id": event_id, "user_id": user_id},
+        {"event_id": event_id, "user_ids": [user_id]},
     )[0]["Plan"]
     return plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
 
@@ -522,10 +522,9 @@ def test_entries_are_served_exactly_as_the_schema_dumps_them(app, make_event, us
     sql.all("UPDATE queue_entries SET pass_expires_at = now() WHERE user_id = %s", (people[2]["id"],))
     rows = []
     with app.app_context():
-        for user in people:
-            rows.append(repository.entry(event_id=event_id, user_id=user["id"]))
+        rows.extend(repository.entry(event_id=event_id, user_ids=[user["id"] for user in people]))
         sql.all("UPDATE events SET remaining = 0 WHERE id = %s", (event_id,))
-        rows.append(repository.entry(event_id=event_id, user_id=people[3]["id"]))
+        rows.extend(repository.entry(event_id=event_id, user_ids=[people[3]["id"]]))
     assert [row["status"] for row in rows] == ["admitted", "purchased", "expired", "waiting", "sold_out"]
     for row in rows:
         assert entry_json(row) == app.json.response(QueueEntryOut().dump(row)).get_data()

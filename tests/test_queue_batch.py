@@ -1,6 +1,7 @@
-"""Joins in batches: sql/queue/join_batch.sql makes several callers' joins of one event in
-one statement, each exactly as sql/queue/join.sql would; the join batcher
-(QUEUE_BATCHING) groups concurrent joins through the API, and the poll batcher polls."""
+"""Joins and polls in batches: sql/queue/join.sql makes several callers' joins of one event
+in one statement, each exactly as it makes one caller's, and sql/queue/entry.sql reads
+several callers' entries likewise; the queue batchers (QUEUE_BATCHING) group concurrent
+joins and polls through the API."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def joiners(users, count):
     return [users.create(name=f"Joiner {i}")["id"] for i in range(count)]
 
 
-def test_a_batch_gives_each_caller_what_the_single_join_would(app, make_event, users, sql):
+def test_a_batch_gives_each_caller_what_joining_alone_would(app, make_event, users, sql):
     event_id = make_event(queue={"admit_per_minute": 60})["id"]
     waiting, first, revoked, second, rejoining = joiners(users, 5)
     sql.all(  # an admitted entry whose pass has run out: its owner joins again, at the back
@@ -43,8 +44,8 @@ def test_a_batch_gives_each_caller_what_the_single_join_would(app, make_event, u
         (event_id, rejoining),
     )
     with app.app_context():
-        earlier = repository.join(event_id=event_id, user_id=waiting, token_version=0)
-        rows = repository.join_batch(
+        (earlier,) = repository.join(event_id=event_id, requests=[{"user_id": waiting, "token_version": 0}])
+        rows = repository.join(
             event_id=event_id,
             requests=[
                 {"user_id": first, "token_version": 0},
@@ -54,9 +55,11 @@ def test_a_batch_gives_each_caller_what_the_single_join_would(app, make_event, u
                 {"user_id": rejoining, "token_version": 0},
             ],
         )
-    assert rows[2] is None  # refused: the single join answers it (401)
+        (alone,) = repository.join(event_id=event_id, requests=[{"user_id": revoked, "token_version": 7}])
+    assert all(row.keys() == earlier.keys() for row in rows)
+    assert rows[2] == alone  # refused, as alone: no entry, and the version that says why
+    assert rows[2]["entry_id"] is None and rows[2]["token_version"] == 0 and rows[2]["queued"]
     made = [rows[0], rows[1], rows[3], rows[4]]
-    assert all(row.keys() == earlier.keys() for row in made)
     assert [row["created"] for row in made] == [True, False, True, True]
     assert [row["status"] for row in made] == ["waiting"] * 4
     assert rows[1]["entry_id"] == earlier["entry_id"] and rows[1]["position"] == 1
@@ -80,8 +83,10 @@ def test_a_batch_for_an_event_without_a_room_or_unknown_makes_nothing(app, make_
     people = joiners(users, 2)
     requests = [{"user_id": user, "token_version": 0} for user in people]
     with app.app_context():
-        assert repository.join_batch(event_id=plain, requests=requests) == [None, None]
-        assert repository.join_batch(event_id=unknown, requests=requests) == [None, None]
+        rows = repository.join(event_id=plain, requests=requests)
+        assert [(r["event_found"], r["queued"], r["entry_id"]) for r in rows] == [(True, False, None)] * 2
+        rows = repository.join(event_id=unknown, requests=requests)
+        assert [(r["event_found"], r["entry_id"]) for r in rows] == [(False, None)] * 2
     assert sql.value("SELECT count(*) FROM queue_entries") == 0
     assert sql.value("SELECT count(*) FROM queue_admission") == 0
 
@@ -98,13 +103,13 @@ def test_batches_always_run_their_generic_plan(app, make_event, users):
         for _ in range(8):
             pair = [{"user_id": user, "token_version": 0} for user in joiners(users, 2)]
             rows = tx.all(
-                repository.JOIN_BATCH,
+                repository.JOIN,
                 event_id=event_id,
                 user_ids=[r["user_id"] for r in pair],
                 token_versions=[0, 0],
             )
             assert [row["created"] for row in rows] == [True, True]
-        counts = tx.one(plans, name=repository.JOIN_BATCH.prepared.name)
+        counts = tx.one(plans, name=repository.JOIN.prepared.name)
     assert counts["custom_plans"] == 0 and counts["generic_plans"] >= 8, counts
 
 
@@ -156,12 +161,14 @@ def test_a_rush_of_joins_is_made_in_batches_through_the_api(live_server, users, 
     print(f"{polls:.0f} polls in {reads:.0f} reads")
 
 
-def test_a_batched_read_gives_each_caller_what_the_single_read_would(app, make_event, users, sql):
+def test_a_batched_read_gives_each_caller_what_reading_alone_would(app, make_event, users, sql):
     event_id = make_event(queue={"admit_per_minute": 60000}, capacity=1)["id"]
     admitted, waiting, later, never = joiners(users, 4)
     with app.app_context():
-        for user in (admitted, waiting, later):
-            repository.join(event_id=event_id, user_id=user, token_version=0)
+        repository.join(
+            event_id=event_id,
+            requests=[{"user_id": u, "token_version": 0} for u in (admitted, waiting, later)],
+        )
         from ticketing.queue.admission import admit_due
 
         deadline = time.monotonic() + 10
@@ -169,11 +176,11 @@ def test_a_batched_read_gives_each_caller_what_the_single_read_would(app, make_e
             assert time.monotonic() < deadline
             time.sleep(0.02)
         everyone = [later, never, admitted, waiting]
-        batched = repository.entry_batch(event_id=event_id, user_ids=everyone)
-        single = [repository.entry(event_id=event_id, user_id=user) for user in everyone]
-        elsewhere = repository.entry_batch(event_id=make_event()["id"], user_ids=everyone)
-        nowhere = repository.entry_batch(event_id="6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f", user_ids=everyone)
-    assert batched == single
+        batched = repository.entry(event_id=event_id, user_ids=everyone)
+        alone = [repository.entry(event_id=event_id, user_ids=[user])[0] for user in everyone]
+        elsewhere = repository.entry(event_id=make_event()["id"], user_ids=everyone)
+        nowhere = repository.entry(event_id="6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f", user_ids=everyone)
+    assert batched == alone
     assert [(r["status"], r["position"]) for r in batched] == [
         ("waiting", 2),
         (None, None),

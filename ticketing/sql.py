@@ -54,7 +54,7 @@ def to_psycopg(text: str) -> str:
 # Sent with EXECUTE, in the same implicit transaction (one round trip), for statements that
 # take arrays: PostgreSQL estimates a parameter's unnest() at 10 rows in the generic plan, so
 # for batches smaller than that the custom plan always looks cheaper and it re-plans the
-# whole statement on every execution (about 2 ms of CPU for join_batch.sql on the 2-core
+# whole statement on every execution (about 2 ms of CPU for sql/queue/join.sql on the 2-core
 # bench machine, 4x what running it costs: docs/performance.md#generic-plans-for-batches).
 GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan; "
 

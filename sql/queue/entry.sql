@@ -1,5 +1,7 @@
--- The caller's newest entry in an event's waiting room, as the caller sees it, read
--- without locking anything (the event's row is only read: MVCC, no lock):
+-- Callers' newest entries in an event's waiting room, as each caller sees theirs, read
+-- without locking anything (the event's row is only read: MVCC, no lock): one caller, or
+-- the polls of the event that arrived together (ticketing/queue/service.py,
+-- QUEUE_BATCHING). :'user_ids' in arrival order; one row per request (`ord`, 1-based):
 --   status: `expired` for an admitted entry whose pass has run out, `sold_out` for a
 --     waiting entry while the event has no tickets left (it resumes `waiting`, in the
 --     same place, when tickets come back), else as stored;
@@ -9,9 +11,12 @@
 --     ones by place (db/migrations/20261207000801_queue_ranks.sql);
 --   pass: only while admitted and unused.
 -- Also the event's queue settings (for Retry-After) and the caller's current
--- token_version (the route skipped that lookup). Always one row: event_found / queued
--- say why there is no entry; entry columns are NULL when the caller has none.
-WITH event AS (
+-- token_version (the route skipped that lookup). event_found / queued say why there is
+-- no entry; entry columns are NULL when the caller has none.
+WITH request AS (
+    SELECT r.user_id, r.ord
+      FROM unnest(:'user_ids'::text[]::uuid[]) WITH ORDINALITY AS r (user_id, ord)
+), event AS (
     SELECT id, remaining, sale_starts_at, queue_admit_per_minute, queue_opened_at
       FROM events
      WHERE id = :'event_id'::uuid AND deleted_at IS NULL
@@ -21,11 +26,16 @@ WITH event AS (
       FROM queue_admission a
      WHERE a.event_id = :'event_id'::uuid
 ), mine AS (
-    SELECT q.*
-      FROM queue_entries q, event
-     WHERE q.user_id = :'user_id'::uuid AND q.event_id = event.id
-     ORDER BY q.joined_at DESC, q.place DESC
-     LIMIT 1
+    SELECT request.ord, newest.*
+      FROM request
+     CROSS JOIN event
+     CROSS JOIN LATERAL (
+           SELECT q.*
+             FROM queue_entries q
+            WHERE q.user_id = request.user_id AND q.event_id = event.id
+            ORDER BY q.joined_at DESC, q.place DESC
+            LIMIT 1
+           ) newest
 ), seen AS (
     SELECT mine.*,
            CASE WHEN mine.status = 'admitted' AND mine.pass_expires_at <= now() THEN 'expired'
@@ -34,7 +44,7 @@ WITH event AS (
            greatest(event.queue_opened_at, coalesce(event.sale_starts_at, '-infinity')) AS opens
       FROM mine, event
 )
-SELECT (SELECT token_version FROM users WHERE id = :'user_id'::uuid) AS token_version,
+SELECT request.ord, u.token_version,
        event.id IS NOT NULL AS event_found,
        event.queue_admit_per_minute IS NOT NULL AS queued,
        event.queue_admit_per_minute AS admit_per_minute,
@@ -50,7 +60,9 @@ SELECT (SELECT token_version FROM users WHERE id = :'user_id'::uuid) AS token_ve
        END AS position,
        CASE WHEN seen.shown = 'admitted' THEN seen.pass END AS pass,
        seen.pass_expires_at
-  FROM (SELECT) AS always_one_row
+  FROM request
+  LEFT JOIN users u ON u.id = request.user_id
   LEFT JOIN event ON true
-  LEFT JOIN seen ON true
-  LEFT JOIN counts ON true;
+  LEFT JOIN seen ON seen.ord = request.ord
+  LEFT JOIN counts ON true
+ ORDER BY request.ord;

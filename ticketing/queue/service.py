@@ -54,50 +54,50 @@ def join(principal: Principal, event_id) -> tuple[dict, bool]:
 
 def _join_row(principal: Principal, event_id) -> dict:
     """join.sql's row for the caller. With the join batcher (QUEUE_BATCHING), joins of the
-    event arriving while one is in flight in this process are made together by
-    join_batch.sql, one commit for all; a lone joiner runs join.sql, and so does a caller
-    the batch gave no entry (refused, or racing their own join): its exact answer."""
+    event that arrive while one is in flight in this process are made together, one
+    statement and one commit for all; a lone joiner runs the statement alone."""
     request = {"user_id": principal.id, "token_version": principal.token_version}
-
-    def execute(requests: list[dict]) -> list:
-        if len(requests) == 1:
-            return [repository.join(event_id=event_id, **requests[0])]
-        return repository.join_batch(event_id=event_id, requests=requests)
-
-    outcome = _batched("ticketing.join_batcher", event_id, principal, request, execute)
-    if outcome is None or isinstance(outcome, NotSold):
-        return repository.join(event_id=event_id, **request)
-    return outcome
+    row = _batched(
+        "ticketing.join_batcher",
+        event_id,
+        principal,
+        request,
+        lambda requests: repository.join(event_id=event_id, requests=requests),
+    )
+    if row is None:  # no batcher, or the batch statement failed: alone
+        row = repository.join(event_id=event_id, requests=[request])[0]
+    return row
 
 
 def _entry_row(principal: Principal, event_id) -> dict:
     """entry.sql's row for the caller; with the poll batcher (QUEUE_BATCHING), polls of the
-    event arriving while one is in flight in this process are read together by
-    entry_batch.sql."""
+    event that arrive while one is being read are read together."""
+    row = _batched(
+        "ticketing.poll_batcher",
+        event_id,
+        principal,
+        principal.id,
+        lambda user_ids: repository.entry(event_id=event_id, user_ids=user_ids),
+    )
+    if row is None:  # no batcher, or the batch read failed: alone
+        row = repository.entry(event_id=event_id, user_ids=[principal.id])[0]
+    return row
 
-    def execute(user_ids: list) -> list:
-        if len(user_ids) == 1:
-            return [repository.entry(event_id=event_id, user_id=user_ids[0])]
-        return repository.entry_batch(event_id=event_id, user_ids=user_ids)
 
-    outcome = _batched("ticketing.poll_batcher", event_id, principal, principal.id, execute)
-    if outcome is None or isinstance(outcome, NotSold):  # no batcher, or the batch failed
-        return repository.entry(event_id=event_id, user_id=principal.id)
-    return outcome
-
-
-def _batched(name: str, event_id, principal: Principal, request, execute):
-    """The outcome of `request` from the app's batcher `name` (None without one)."""
+def _batched(name: str, event_id, principal: Principal, request, execute) -> dict | None:
+    """`request`'s row from the statement the app's batcher `name` ran it in (None without
+    a batcher, or when a statement of several failed: each member then runs alone)."""
     batcher = current_app.extensions.get(name)
     if batcher is None:
         return None
     try:
-        return batcher.submit(str(event_id), str(principal.id), request, execute)
+        outcome = batcher.submit(str(event_id), str(principal.id), request, execute)
     except TimedOut:
         raise ServiceUnavailable(
             "Too many callers of this queue are waiting; retry shortly",
             retry_after=current_app.config["SETTINGS"].retry_after_seconds,
         ) from None
+    return None if isinstance(outcome, NotSold) else outcome
 
 
 def my_entry(principal: Principal, event_id) -> dict:
