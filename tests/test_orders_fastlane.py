@@ -229,3 +229,44 @@ def test_an_error_in_the_lane_is_flasks_500_and_nothing_runs_twice(
     assert answer.json["type"] == "/problems/internal-error" or answer.json["status"] == 500
     assert calls == [1]
     assert lane.handed_on == ["POST"]
+
+
+def test_the_written_out_order_is_orderouts_dump(app, make_event, order, buyer):
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from ticketing.orders import repository
+    from ticketing.orders.schemas import OrderOut, order_out
+    from ticketing.security import Principal
+
+    event = make_event(capacity=10, price="12.30")
+    paid, pending = order(event["id"], 2), order(event["id"], 1, status="PENDING")
+    principal = Principal(buyer["id"], "user", 0)
+    schema = OrderOut()
+    with app.app_context():
+        rows = [repository.get(order_id=paid["id"]), repository.get(order_id=pending["id"])]
+        sold = repository.purchase(
+            user_id=buyer["id"], token_version=0, event_id=event["id"], quantity=3, hold_seconds=60
+        )
+        rows.append(sold)
+        batch = repository.purchase_batch(
+            event_id=event["id"],
+            hold_seconds=60,
+            requests=[{"user_id": buyer["id"], "token_version": 0, "quantity": 1, "ticket_type_id": None}],
+        )
+        rows.extend(batch)
+        for row in rows:
+            shown = service.shown(principal, row)
+            assert order_out(shown) == schema.dump(shown)
+            assert list(order_out(shown)) == list(schema.dump(shown))
+    assert rows[0]["tickets"][0]["code"] is not None  # a PAID order's codes, shown
+    odd = {
+        **rows[1],
+        "tickets": None,
+        "reason": "a reason",
+        "late_payment_at": datetime(2030, 1, 2, 3, 4, 5, 600, tzinfo=timezone.utc),
+        "unit_price": Decimal("7"),
+    }
+    assert order_out(odd) == schema.dump(odd)
+    partial = {key: value for key, value in rows[1].items() if key != "reason"}  # marshmallow skips it
+    assert order_out(partial) == schema.dump(partial) and "reason" not in order_out(partial)

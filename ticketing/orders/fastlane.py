@@ -10,8 +10,8 @@ with values PurchaseIn accepts as they are (canonical UUIDs, an integer quantity
 no Idempotency-Key and no Queue-Pass header, no SCRIPT_NAME. It runs the same service
 function as the view (ticketing/orders/routes.py: service.purchase, the batcher, the same
 statements) and, when it sells, answers exactly as the view would: 201, the same JSON
-bytes (OrderOut, orjson), Location, the security headers (headers.API_DEFAULTS),
-X-Request-ID, the request log line and the request metrics.
+bytes (OrderOut, written out: schemas.order_out), Location, the security headers
+(headers.API_DEFAULTS), X-Request-ID, the request log line and the request metrics.
 
 Everything else goes to Flask untouched (with the body, if the lane read it): other paths
 and methods, every request it does not take, and every purchase that did not sell. A
@@ -50,7 +50,7 @@ class PurchaseLane:
 
     def __init__(self, app, inner):
         from ticketing import _json_default, strict_loads
-        from ticketing.orders.schemas import OrderOut
+        from ticketing.orders.schemas import order_out
 
         self.app = app
         self.inner = inner
@@ -59,7 +59,7 @@ class PurchaseLane:
         self.max_body = app.config["MAX_CONTENT_LENGTH"]
         self.loads = strict_loads
         self.default = _json_default
-        self.schema = OrderOut()
+        self.order_out = order_out
         rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == ENDPOINT)
         if rule.rule != PATH or "POST" not in rule.methods:
             raise RuntimeError(f"the orders route {rule.rule} no longer matches the purchase lane's path")
@@ -79,7 +79,7 @@ class PurchaseLane:
             try:
                 answer = service.purchase(principal, idempotency_key=None, queue_pass=None, **fields)
                 order = answer.order
-                body = orjson.dumps(self.schema.dump(service.shown(principal, order)), default=self.default)
+                body = orjson.dumps(self.order_out(service.shown(principal, order)), default=self.default)
             except Exception as error:  # nothing sold, or not known: Flask answers, without buying
                 environ[REFUSED] = error
                 return self.inner(environ, start_response)
