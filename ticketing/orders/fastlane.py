@@ -118,7 +118,10 @@ class PurchaseLane:
             principal = security.decode_token(token, self.secret)
         except Exception:  # 401: Flask's to answer
             return None
-        data = environ["wsgi.input"].read(int(length))
+        try:
+            data = environ["wsgi.input"].read(int(length))
+        except Exception:  # the client went away: Flask finds out again and answers
+            return None
         environ["wsgi.input"] = io.BytesIO(data)  # whoever reads it next reads it whole
         try:
             body = self.loads(data)
