@@ -7,18 +7,19 @@ wrappers and the header proxy cost more than the purchase itself. So this WSGI l
 plain purchase whose parsing cannot fail: a bearer token that verifies, `Content-Type:
 application/json`, a body within MAX_BODY_BYTES that is exactly the fields of PurchaseIn
 with values PurchaseIn accepts as they are (canonical UUIDs, an integer quantity 1..100),
-no Idempotency-Key and no Queue-Pass header, no SCRIPT_NAME. It runs the same service
-function as the view (ticketing/orders/routes.py: service.purchase, the batcher, the same
-statements) and, when it sells, answers exactly as the view would: 201, the same JSON
+an Idempotency-Key (if any) that PurchaseHeaders accepts, no SCRIPT_NAME. It runs the same
+service function as the view (ticketing/orders/routes.py: service.purchase, the batcher,
+the same statements) and, when it sells, answers exactly as the view would: 201, the same JSON
 bytes (OrderOut, written out: schemas.order_out), Location, the security headers
 (headers.API_DEFAULTS), X-Request-ID, the request log line and the request metrics.
 
 Everything else goes to Flask untouched (with the body, if the lane read it): other paths
 and methods, every request it does not take, and every purchase that did not sell. A
-purchase is not idempotent, so one the lane ran is never run again: when service.purchase
-raises (sold out, any refusal, the database unavailable, a bug), the exception travels to
-Flask in the environ (`REFUSED`) and the view raises it instead of buying, so the answer,
-its headers, the log line and the metrics are Flask's own, and the purchase ran once.
+purchase is not idempotent, so one the lane ran is never run again: what service.purchase
+gave when it did not sell (the exception it raised: sold out, any refusal, the database
+unavailable, a bug; or an Idempotency-Key's replayed answer) travels to Flask in the
+environ (`OUTCOME`) and the view uses it instead of buying, so the answer, its headers,
+the log line and the metrics are Flask's own, and the purchase ran once.
 tests/test_orders_fastlane.py compares both lanes header by header and body by body.
 """
 
@@ -36,12 +37,14 @@ from ticketing.api import API_PREFIX
 
 ENDPOINT = "orders.Orders"  # the view this lane answers for (routes.Orders.post)
 PATH = f"{API_PREFIX}/orders"
-# Set in the environ when the lane ran the purchase and it raised: the view raises it.
-REFUSED = "ticketing.purchase_refused"
+# Set in the environ when the lane ran the purchase and did not answer it: the exception
+# service.purchase raised, or the Answer it returned (a replay): the view uses it.
+OUTCOME = "ticketing.purchase_outcome"
 STATUS = "201 CREATED"
 _CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _FIELDS = frozenset({"event_id", "quantity", "ticket_type_id"})
 _DIGITS = re.compile(r"[0-9]{1,9}")
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # PurchaseHeaders.idempotency_key's rule
 
 
 class PurchaseLane:
@@ -75,14 +78,23 @@ class PurchaseLane:
         principal, fields = taken
         from ticketing.orders import service
 
-        with self.app.app_context():
+        body = None
+        # A key's problem is stored as the view would render it (its `instance` is the
+        # request's path): keyed purchases run in a request context, the others need only
+        # the app's.
+        keyed = fields["idempotency_key"] is not None
+        with self.app.request_context(environ) if keyed else self.app.app_context():
             try:
-                answer = service.purchase(principal, idempotency_key=None, queue_pass=None, **fields)
-                order = answer.order
-                body = orjson.dumps(self.order_out(service.shown(principal, order)), default=self.default)
+                answer = service.purchase(principal, **fields)
+                if answer.replayed or answer.order is None:  # a key's first answer: Flask renders it
+                    environ[OUTCOME] = answer
+                else:
+                    order = answer.order
+                    body = orjson.dumps(self.order_out(service.shown(principal, order)), default=self.default)
             except Exception as error:  # nothing sold, or not known: Flask answers, without buying
-                environ[REFUSED] = error
-                return self.inner(environ, start_response)
+                environ[OUTCOME] = error
+        if body is None:
+            return self.inner(environ, start_response)
         request_id = observability.request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         response_headers = [
             ("Content-Type", "application/json"),
@@ -100,10 +112,10 @@ class PurchaseLane:
     def _take(self, environ):
         """(principal, the purchase's fields) when the view would get exactly these from
         this request; None for Flask (the body put back if it was read)."""
+        key = environ.get("HTTP_IDEMPOTENCY_KEY")
         if (
             environ.get("CONTENT_TYPE") != "application/json"
-            or "HTTP_IDEMPOTENCY_KEY" in environ
-            or "HTTP_QUEUE_PASS" in environ
+            or (key is not None and _KEY.fullmatch(key) is None)
             or "HTTP_TRANSFER_ENCODING" in environ
             or environ.get("SCRIPT_NAME")
         ):
@@ -142,6 +154,8 @@ class PurchaseLane:
             "event_id": uuid.UUID(event_id),
             "quantity": quantity,
             "ticket_type_id": None if ticket_type_id is None else uuid.UUID(ticket_type_id),
+            "idempotency_key": key,
+            "queue_pass": environ.get("HTTP_QUEUE_PASS"),
         }
 
 
