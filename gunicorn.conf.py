@@ -26,6 +26,8 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS") or _defaults["GUNICORN_WO
 threads = int(os.environ.get("GUNICORN_THREADS") or _defaults["GUNICORN_THREADS"])
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
+# Idle keep-alive connections close after 5 s; the front door's nginx drops its idle ones to
+# the app pool after 4 s, first (deploy/nginx/ticketing.conf.template).
 keepalive = 5
 backlog = 2048
 accesslog = None  # the app writes one JSON line per request itself

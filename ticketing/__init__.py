@@ -172,13 +172,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     headers.register(app)
 
     from ticketing import commands
+    from ticketing.orders.fastlane import PurchaseLane
     from ticketing.queue.fastlane import FastLane
 
     commands.register(app)
     # Exactly one proxy hop is trusted: the front door's nginx, which sets X-Forwarded-For
     # to the address it saw and X-Forwarded-Proto to its scheme (docs/deployment.md).
-    # Inside it, the waiting room's successful joins and polls skip Flask (its fast lane).
-    app.wsgi_app = ProxyFix(FastLane(app, app.wsgi_app), x_for=1, x_proto=1)
+    # Inside it, the waiting room's successful joins and polls skip Flask (its fast lane),
+    # and so do plain purchases that sell (the purchase lane, ticketing/orders/fastlane.py).
+    app.wsgi_app = ProxyFix(FastLane(app, PurchaseLane(app, app.wsgi_app)), x_for=1, x_proto=1)
     return app
 
 

@@ -108,7 +108,10 @@ class Blueprint(_Blueprint):
 
     def arguments(self, schema, **kwargs):
         # webargs builds a new instance of a schema *class* on every request: build it once.
-        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+        schema = schema() if isinstance(schema, type) else schema
+        if kwargs.get("location") == "headers" and "unknown" not in kwargs:
+            self.ARGUMENTS_PARSER.named_headers_only(schema)
+        return super().arguments(schema, **kwargs)
 
     def problems(self, *kinds: Kind):
         """Document the problem types a route can answer, grouped by status."""

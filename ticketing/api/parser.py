@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import current_app
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser
@@ -11,6 +12,32 @@ from ticketing import errors
 
 class JsonBodyParser(FlaskParser):
     """JSON bodies only: wrong content type -> 415, unparsable -> 400, floats as Decimal."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._header_names: dict[int, tuple[str, ...]] = {}
+
+    def named_headers_only(self, schema) -> None:
+        """Load only the headers `schema` names when it parses a request's headers.
+
+        webargs hands a headers schema every header of the request (a proxy over the WSGI
+        environ), and the schema then drops those it does not know (webargs loads headers
+        with unknown=EXCLUDE). Handing it only the headers it names gives the same result
+        for less work on every request (the purchase's Idempotency-Key and Queue-Pass).
+        Blueprint.arguments asks for it when it passes no `unknown` of its own."""
+        names = []
+        for name, field in schema.fields.items():
+            if isinstance(field, (ma.fields.List, ma.fields.Tuple)):
+                return  # several values: webargs' proxy gives such a field a list
+            names.append(field.data_key or name)
+        self._header_names[id(schema)] = tuple(names)
+
+    def load_headers(self, req, schema):
+        names = self._header_names.get(id(schema))
+        if names is None or self.unknown != webargs_core._UNKNOWN_DEFAULT_PARAM:
+            return super().load_headers(req, schema)
+        headers = req.headers
+        return {name: value for name in names if (value := headers.get(name)) is not None}
 
     def _raw_load_json(self, req):
         body = req.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
