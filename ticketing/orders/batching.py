@@ -14,8 +14,8 @@ purchase that waited PURCHASE_BATCH_WAIT_MS in line without being taken gives up
 one taken into a batch waits for that batch (bounded by the statement's own timeout).
 Several processes and instances batch independently: the database arbitrates.
 
-The waiting room's joins use the same group commit (ticketing/queue/service.py), with
-their own statement and metric (`record`).
+The waiting room's joins and polls use the same group commit (ticketing/queue/service.py),
+each with its own batcher, statement and metric (`record`).
 """
 
 from __future__ import annotations
