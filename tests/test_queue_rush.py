@@ -93,21 +93,31 @@ def test_a_rush_through_the_queue_sells_exactly_the_tickets_to_the_first_admitte
     polls = Counter()
     scheduler = Scheduler(threads=48)
 
-    def call(method, path, i, **kwargs):
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        return server.request(method, path, session=local.session, headers=buyers[i], **kwargs)
+    def send(method, path, **kwargs):
+        """One request on this thread's kept-alive connection. gunicorn closes a connection
+        idle for 5 s (its keepalive) and buyers here wait Retry-After between polls, so a
+        request can meet a connection closed under it, unanswered: then it is sent once
+        more on a fresh one, as browsers do. Every request here may be repeated: a join
+        answers the live entry, a purchase carries its buyer's Idempotency-Key."""
+        for attempt in (1, 2):
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            try:
+                return server.request(method, path, session=local.session, **kwargs)
+            except requests.ConnectionError:
+                local.session.close()
+                del local.session
+                if attempt == 2:
+                    raise
+
+    def call(method, path, i):
+        return send(method, path, headers=buyers[i])
 
     def buy(i, queue_pass=None):
-        headers = {**buyers[i], **({"Queue-Pass": queue_pass} if queue_pass else {})}
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        return server.post(
-            "/api/v1/orders",
-            session=local.session,
-            json={"event_id": event_id, "quantity": 1},
-            headers=headers,
-        )
+        headers = {**buyers[i], "Idempotency-Key": f"rush-{event_id}-{i}-{queue_pass}"}
+        if queue_pass:
+            headers["Queue-Pass"] = queue_pass
+        return send("POST", "/api/v1/orders", json={"event_id": event_id, "quantity": 1}, headers=headers)
 
     def follow(i, response):
         assert response.status_code in (200, 201), response.text
