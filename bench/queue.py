@@ -1,6 +1,7 @@
 """Step 5b: the waiting room against purchases, on the same server in the same minutes.
 For each server (gunicorn alone, as the purchase runs; then the front door, nginx in
-front), `--queue-rounds` rounds of three wrk runs, one after the other so the machine's
+front; then the front door with sync workers, the one-purchase path: SERVERS),
+`--queue-rounds` rounds of three wrk runs, one after the other so the machine's
 swings hit all three alike: purchases of one hot event (POST /api/v1/orders, the users of
 the purchase runs), joins of one event with a waiting room (POST
 /api/v1/events/{id}/queue, tokens of fresh users: each one's first join creates an entry,
