@@ -33,7 +33,11 @@ backlog = 2048
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-proc_name = f"ticketing-{pool}"
+# The front door runs the app pool as one gunicorn per worker by default, each on its own
+# socket, so that nginx balances the requests (ticketing/frontdoor.py, APP_BALANCING):
+# APP_INSTANCE is which one this is; only the first serves the metrics of all of them.
+instance = int(os.environ.get("APP_INSTANCE") or "1")
+proc_name = f"ticketing-{pool}" if instance == 1 else f"ticketing-{pool}-{instance}"
 # No `gunicornc` control socket: several instances (tests, bench, make run) share a home.
 control_socket_disable = True
 
@@ -102,7 +106,7 @@ def on_starting(server):
         sys.exit(1)
     app.extensions["ticketing.db"].close()
     metrics.flush()
-    if not settings.production and pool == "app":
+    if not settings.production and pool == "app" and instance == 1:
         print(f"development webhook secret (signs Webhook-Signature): {settings.webhook_secret}", flush=True)
 
 
@@ -114,10 +118,10 @@ def post_fork(server, worker):
 
 def child_exit(server, worker):
     # A dead worker's live gauges go; its counters stay in the sum (they only count up).
-    if _metrics_server is not None:
-        from ticketing import metrics
+    # Every instance of the app pool does this for its own workers: they share the files.
+    from ticketing import metrics
 
-        metrics.worker_exited(worker.pid)
+    metrics.worker_exited(worker.pid)
 
 
 def post_worker_init(worker):

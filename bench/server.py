@@ -6,7 +6,6 @@ serves: nginx in front of the gunicorn pools, docs/deployment.md)."""
 import base64
 import json
 import os
-import runpy
 import secrets
 import signal
 import socket
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from bench import OUT_DIR
 from ticketing.config import REPO_ROOT, load_settings
+from ticketing.frontdoor import gunicorn_conf
 
 START_TIMEOUT_S = 60
 
@@ -46,14 +46,8 @@ def free_port() -> int:
 
 def effective_settings(env: dict) -> dict:
     """Workers, class, threads and pool size as gunicorn.conf.py and ticketing.config see them."""
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        conf = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
-        app_settings = load_settings(env)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    conf = gunicorn_conf({**os.environ, **env})
+    app_settings = load_settings(env)
     worker_class = conf["worker_class"]
     if worker_class == "sync" and conf["threads"] > 1:  # gunicorn switches to gthread itself
         worker_class = "gthread"

@@ -169,6 +169,73 @@ def test_the_templates_need_nothing_but_their_placeholders():
         assert not re.findall(r"\$[A-Z][A-Z0-9_]*", text), name
 
 
+def _app_masters(server) -> dict[str, dict[str, str]]:
+    """The app pool's gunicorn masters of a front door: APP_INSTANCE -> their environment."""
+    import psutil
+
+    masters = {}
+    for pid in group_processes(server.process.pid):
+        try:
+            process = psutil.Process(pid)
+            env = process.environ()
+            parent = psutil.Process(process.ppid()).environ()
+        except psutil.Error:  # gone meanwhile
+            continue
+        if env.get("GUNICORN_POOL") == "app" and parent.get("GUNICORN_POOL") != "app":
+            masters[env.get("APP_INSTANCE", "1")] = {**env, "WORKERS": str(len(process.children()))}
+    return masters
+
+
+def _metric(server, name: str, **labels: str) -> float:
+    text = requests.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=REQUEST_TIMEOUT).text
+    total = 0.0
+    for found_labels, value in re.findall(rf"^{name}{{([^}}]*)}} (\S+)$", text, re.M):
+        found = dict(re.findall(r'(\w+)="([^"]*)"', found_labels))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def test_each_app_worker_is_its_own_gunicorn_and_nginx_balances_them(front_door):
+    """APP_BALANCING=nginx (the default): WEB_CONCURRENCY=2 runs two one-worker gunicorns
+    on app.sock and app-2.sock; nginx splits APP_MAX_CONNS between them (3 + 2 of 5) and
+    sends requests to both (least_conn); the first one's metrics listener counts both."""
+    server = front_door(WEB_CONCURRENCY="2", APP_MAX_CONNS="5")
+    first, second = server.run_dir / "app.sock", server.run_dir / "app-2.sock"
+    assert first.is_socket() and second.is_socket()
+    conf = (server.run_dir / "nginx" / "ticketing.conf").read_text()
+    upstream = conf[conf.index("upstream ticketing_app {") :]
+    upstream = upstream[: upstream.index("}")]
+    assert "least_conn;" in upstream
+    assert f"server unix:{first} max_conns=3;" in upstream
+    instances = (server.run_dir / "nginx" / "app-instances.conf").read_text()
+    assert instances == f"server unix:{second} max_conns=2;\n"
+    masters = _app_masters(server)
+    assert sorted(masters) == ["1", "2"]
+    assert [masters[n]["WORKERS"] for n in ("1", "2")] == ["1", "1"]
+    assert masters["2"]["METRICS_PORT"] == "0"  # only the first serves metrics
+
+    before = _metric(server, "http_requests_total", route="/healthz")
+    for _ in range(20):
+        assert server.get("/healthz").status_code == 200
+    served = [line["upstream"] for line in server.access_log() if line["uri"] == "/healthz"]
+    assert served.count(f"unix:{first}") >= 5 and served.count(f"unix:{second}") >= 5, served
+    wait_until(  # the workers move their metrics into the shared files every second
+        lambda: _metric(server, "http_requests_total", route="/healthz") - before >= 20,
+        "the metrics listener does not count the second instance's requests",
+    )
+
+
+def test_app_balancing_kernel_is_one_gunicorn_with_its_workers_on_one_socket(front_door):
+    server = front_door(WEB_CONCURRENCY="2", APP_MAX_CONNS="5", APP_BALANCING="kernel")
+    assert not (server.run_dir / "app-2.sock").exists()
+    conf = (server.run_dir / "nginx" / "ticketing.conf").read_text()
+    assert f"server unix:{server.run_dir / 'app.sock'} max_conns=5;" in conf
+    masters = _app_masters(server)
+    assert sorted(masters) == ["1"] and masters["1"]["WORKERS"] == "2"
+    assert server.get("/healthz").status_code == 200
+
+
 def test_bad_front_door_settings_are_refused():
     for name, bad in [("RATE_LIMITS", "maybe"), ("APP_MAX_CONNS", "0"), ("NGINX_MAX_BODY", "1g; evil")]:
         try:
@@ -177,6 +244,8 @@ def test_bad_front_door_settings_are_refused():
             assert name in str(exc)
         else:
             raise AssertionError(f"{name}={bad!r} accepted")
+    with pytest.raises(frontdoor.FrontDoorError, match="APP_BALANCING"):
+        frontdoor.FrontDoor({"APP_BALANCING": "random"}, nginx="nginx")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -200,7 +269,7 @@ def test_make_run_stops_entirely_on_a_signal_to_its_process_group(
             lambda: not group_processes(server.process.pid), f"processes left running after {signum!r}"
         )
         assert frontdoor.port_is_free("127.0.0.1", port)
-        assert not (server.run_dir / "app.sock").exists()
+        assert not list(server.run_dir.glob("app*.sock"))
     finally:
         remove(server)
 
@@ -318,7 +387,8 @@ def test_bcrypt_paths_go_to_the_auth_pool_and_the_rest_to_the_app_pool(door, use
             lambda rid=request_id: any(e["request_id"] == rid for e in door.access_log()), "not logged"
         )
         (entry,) = [e for e in door.access_log() if e["request_id"] == request_id]
-        assert entry["upstream"].endswith(f"/{pool}.sock"), (method, path, entry["upstream"])
+        # the app pool: app.sock, or app-2.sock (one gunicorn per worker, APP_BALANCING)
+        assert re.search(rf"/{pool}(-\d+)?\.sock$", entry["upstream"]), (method, path, entry["upstream"])
 
 
 def test_without_nginx_it_says_so_and_serves_gunicorn_on_loopback_only(database_url):

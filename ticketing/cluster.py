@@ -490,6 +490,7 @@ class ClusterDoor(frontdoor.FrontDoor):
             )
             values[f"{pool.upper()}_UPSTREAM"] = f"unix:{self.sockets[0]}"
             values[f"{pool.upper()}_UPSTREAM_MORE"] = str(path)
+        values["APP_SERVER_MAX_CONNS"] = self.settings["APP_MAX_CONNS"]  # each instance's
         return values
 
 

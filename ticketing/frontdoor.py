@@ -22,6 +22,7 @@ import ctypes
 import getpass
 import os
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -70,8 +71,33 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+# How requests reach the app pool's workers (README "Configuration", docs/deployment.md):
+# "nginx" (default): one gunicorn per worker, each on its own socket, and nginx sends each
+# request to the one with the fewest requests in flight (least_conn); "kernel": one gunicorn
+# whose WEB_CONCURRENCY workers share one socket, each connection kept by whichever worker
+# accepted it (nginx keeps its connections alive, so an early imbalance stays).
+BALANCING = ("nginx", "kernel")
+
+
 class FrontDoorError(Exception):
     """The front door cannot start as configured."""
+
+
+def gunicorn_conf(env) -> dict:
+    """gunicorn.conf.py's values (workers, worker_class, threads, ...) under `env`."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        return runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def shares(total: int, parts: int) -> list[int]:
+    """`total` split into `parts` whole shares that differ by at most one, each at least 1."""
+    return [max(1, total // parts + (1 if n < total % parts else 0)) for n in range(parts)]
 
 
 def settings_from(env) -> dict[str, str]:
@@ -201,12 +227,19 @@ class FrontDoor:
         self.port = int(env.get("PORT") or "8080")
         self.settings = settings_from(env)
         self.run_dir = run_dir_for(env, self.port)
-        self.app_socket = self.run_dir / "app.sock"
+        self.balancing = (env.get("APP_BALANCING") or BALANCING[0]).strip().lower()
+        if self.balancing not in BALANCING:
+            raise FrontDoorError(f"APP_BALANCING must be {' or '.join(BALANCING)}, got {self.balancing!r}")
+        self.app_workers = int(gunicorn_conf({**env, "GUNICORN_POOL": "app"})["workers"])
+        instances = self.app_workers if self.balancing == "nginx" else 1
+        # The app pool's gunicorn instances: the first on app.sock, the others on app-N.sock.
+        self.app_sockets = [self.run_dir / "app.sock"]
+        self.app_sockets += [self.run_dir / f"app-{n}.sock" for n in range(2, instances + 1)]
+        self.app_socket = self.app_sockets[0]
         self.auth_socket = self.run_dir / "auth.sock"
-        if len(str(self.auth_socket)) > MAX_UNIX_PATH:
-            raise FrontDoorError(
-                f"{self.auth_socket} is too long for a unix socket: use a shorter DEV_DATA_DIR"
-            )
+        for path in (self.auth_socket, self.app_sockets[-1]):
+            if len(str(path)) > MAX_UNIX_PATH:
+                raise FrontDoorError(f"{path} is too long for a unix socket: use a shorter DEV_DATA_DIR")
         self.processes: list[tuple[str, subprocess.Popen]] = []
 
     @property
@@ -217,6 +250,18 @@ class FrontDoor:
     def nginx_values(self) -> dict[str, str]:
         tls_dir = self.env.get("TLS_CERT_DIR")
         conf_dir = self.run_dir / "nginx"
+        # APP_MAX_CONNS is the whole pool's: each instance gets its share of it.
+        limits = shares(int(self.settings["APP_MAX_CONNS"]), len(self.app_sockets))
+        more_apps = "/dev/null"
+        if len(self.app_sockets) > 1:
+            conf_dir.mkdir(parents=True, exist_ok=True)
+            more_apps = str(conf_dir / "app-instances.conf")
+            Path(more_apps).write_text(
+                "".join(
+                    f"server unix:{path} max_conns={limit};\n"
+                    for path, limit in zip(self.app_sockets[1:], limits[1:])
+                )
+            )
         return {
             **self.settings,
             "NGINX_USER": getpass.getuser(),
@@ -226,9 +271,11 @@ class FrontDoor:
             "NGINX_ACCESS_LOG": str(self.run_dir / "access.log"),
             "NGINX_LISTEN": f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}",
             "APP_UPSTREAM": f"unix:{self.app_socket}",
+            "APP_SERVER_MAX_CONNS": str(limits[0]),
             "AUTH_UPSTREAM": f"unix:{self.auth_socket}",
-            # Further server lines of each upstream (`make cluster`, ticketing/cluster.py).
-            "APP_UPSTREAM_MORE": "/dev/null",
+            # Further server lines of each upstream: the app pool's other instances, or
+            # `make cluster`'s (ticketing/cluster.py).
+            "APP_UPSTREAM_MORE": more_apps,
             "AUTH_UPSTREAM_MORE": "/dev/null",
             # TLS only when asked (TLS_CERT_DIR holding tls.crt and tls.key, TLS_PORT).
             "NGINX_TLS_CONF": str(conf_dir / "tls.conf") if tls_dir else "/dev/null",
@@ -262,27 +309,44 @@ class FrontDoor:
 
     def start(self) -> None:
         conf = self.prepare()
+        app = {}
+        if len(self.app_sockets) > 1:
+            # One worker each; their metrics in one folder, which the first one serves
+            # (gunicorn.conf.py: it empties the folder at start, the others only add to it).
+            app = {"WEB_CONCURRENCY": "1"}
+            if not self.env.get("PROMETHEUS_MULTIPROC_DIR"):
+                app["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "metrics-app")
         pools = [
-            ("app", self.app_socket, {}),
+            (f"app pool {n}" if n > 1 else "app pool", path, {**app, "APP_INSTANCE": str(n)})
+            for n, path in enumerate(self.app_sockets, start=1)
+        ]
+        pools += [
             # The auth pool's bcrypt is its whole job; the app pool sweeps expired holds.
             (
-                "auth",
+                "auth pool",
                 self.auth_socket,
                 {"WEB_CONCURRENCY": self.env.get("AUTH_WEB_CONCURRENCY") or "1", "EXPIRY_SWEEP_MS": "0"},
             ),
         ]
-        # Each pool's master serves its own metrics: the app pool on METRICS_PORT, the auth
+        auth = pools[-1][2]
+        # Each pool's first master serves its metrics: the app pool on METRICS_PORT, the auth
         # pool on the next port (docs/operations.md); 0 turns both off.
         metrics_port = self.env.get("METRICS_PORT") or str(default_metrics_port(self.port))
         if metrics_port.strip() != "0":
-            pools[1][2]["METRICS_PORT"] = str(int(metrics_port) + 1)
+            auth["METRICS_PORT"] = str(int(metrics_port) + 1)
             if self.env.get("PROMETHEUS_MULTIPROC_DIR"):
-                pools[1][2]["PROMETHEUS_MULTIPROC_DIR"] = self.env["PROMETHEUS_MULTIPROC_DIR"] + "-auth"
+                auth["PROMETHEUS_MULTIPROC_DIR"] = self.env["PROMETHEUS_MULTIPROC_DIR"] + "-auth"
+            for _, _, overrides in pools[1:-1]:
+                overrides["METRICS_PORT"] = "0"
+        else:
+            for _, _, overrides in pools[:-1]:
+                overrides.pop("PROMETHEUS_MULTIPROC_DIR", None)
         # One after the other: the admin bootstrap (gunicorn.conf.py) runs once at a time.
         for name, path, overrides in pools:
-            env = {**self.env, **overrides, "GUNICORN_BIND": f"unix:{path}", "GUNICORN_POOL": name}
-            process = self._spawn(f"gunicorn ({name} pool)", GUNICORN, env)
-            self._wait_ready(f"gunicorn ({name} pool)", process, _unix(path))
+            pool = name.split()[0]
+            env = {**self.env, **overrides, "GUNICORN_BIND": f"unix:{path}", "GUNICORN_POOL": pool}
+            process = self._spawn(f"gunicorn ({name})", GUNICORN, env)
+            self._wait_ready(f"gunicorn ({name})", process, _unix(path))
         command = [self.nginx, "-p", str(self.run_dir), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"]
         process = self._spawn("nginx", command, self.env)
         self._wait_ready(
@@ -310,7 +374,7 @@ class FrontDoor:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        for path in (self.app_socket, self.auth_socket):
+        for path in (*self.app_sockets, self.auth_socket):
             path.unlink(missing_ok=True)
 
 
