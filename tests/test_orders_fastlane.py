@@ -8,6 +8,7 @@ import uuid
 import pytest
 from werkzeug.test import Client
 
+from tests.support.api import SIGNED_IN_LOG_KEYS
 from ticketing.orders import service
 from ticketing.orders.fastlane import PurchaseLane
 from ticketing.queue.fastlane import FastLane
@@ -90,15 +91,7 @@ def test_a_sale_is_answered_exactly_as_flask_answers_it(client, lane, make_event
     posts = [line for line in lines if line["method"] == "POST"]
     assert len(posts) == 2
     for line, request_id in zip(posts, ("trace-1", "trace-2")):
-        assert list(line) == [
-            "method",
-            "path",
-            "status",
-            "duration_ms",
-            "request_id",
-            "remote_addr",
-            "user_id",
-        ]
+        assert list(line) == SIGNED_IN_LOG_KEYS
         assert (line["path"], line["status"], line["request_id"], line["user_id"]) == (
             "/api/v1/orders",
             201,
