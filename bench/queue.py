@@ -276,6 +276,7 @@ def main(argv=None) -> int:
     import secrets
     from datetime import datetime
 
+    from bench import http_floor, report  # they import this module
     from bench.run import parse_args
 
     opts = parse_args(argv)
@@ -290,8 +291,9 @@ def main(argv=None) -> int:
     tokens = seed.mint_tokens(user_ids, jwt_secret)
     servers = measure(env, conn, tokens=tokens, admin_id=admin_id, jwt_secret=jwt_secret, opts=opts)
     conn.close()
+    floor = http_floor.measure(rounds=opts.queue_rounds, duration=opts.queue_duration)
     out = OUT_DIR / f"queue-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(servers, indent=1, default=str))
+    out.write_text(json.dumps({"servers": servers, "http_floor": floor}, indent=1, default=str))
     for label, q in servers.items():
         rounds = {kind: [round(r["per_s"]) for r in q["runs"][kind]] for kind in KINDS}
         print(
@@ -300,6 +302,7 @@ def main(argv=None) -> int:
             f" event row untouched: {q['event_row_untouched']}; median CPU ms per request"
             f" {q['cpu_ms_per_request']}"
         )
+    print(*report.floor_lines({"queue": {"servers": servers, "http_floor": floor}}), sep="\n")
     print(f"result {out}")
     return 0
 

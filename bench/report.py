@@ -156,6 +156,7 @@ def print_summary(r: dict) -> None:
             if label.startswith("join-")
             for clients in [int(label.split("-")[1])]
         ],
+        *floor_lines(r),
         f"join verdict {join_verdict(r)}",
         f"pgbench (a)  sql/orders/purchase.sql: {pgbench_line(a, s['db_concurrency'])}",
         f"pgbench (a') purchase.sql, 3 types:   {pgbench_line(typed, s['db_concurrency'])}"
@@ -169,6 +170,22 @@ def print_summary(r: dict) -> None:
         "=" * 78,
     ]
     print("\n".join(lines), flush=True)
+
+
+def floor_lines(r: dict) -> list[str]:
+    """The empty app's requests/s on gunicorn's settings against joins on gunicorn: how
+    many empty requests a join may cost for joins/s to be 3 x purchases/s, and what it costs."""
+    floor = r["queue"].get("http_floor")
+    q = r["queue"]["servers"].get("gunicorn")
+    if not floor or not q or not q["per_s"]["purchase"] or not q["per_s"]["join"]:
+        return []
+    allowed = floor["per_s"] / (MIN_JOIN_RATIO * q["per_s"]["purchase"])
+    costs = floor["per_s"] / q["per_s"]["join"]
+    return [
+        f"http floor   an empty WSGI app on gunicorn's settings ({floor['model']}): {floor['per_s']:.0f}"
+        f" requests/s, {floor['cpu_ms']} ms of gunicorn CPU each; for joins/s = {MIN_JOIN_RATIO} x"
+        f" purchases/s on gunicorn a join may cost {allowed:.2f} empty requests, it costs {costs:.2f}"
+    ]
 
 
 def join_verdict(r: dict) -> str:

@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from datetime import datetime
 from functools import partial
 
-from bench import OUT_DIR, batch, database, oversell, pgbench, queue, report, seed, server, wrk
+from bench import OUT_DIR, batch, database, http_floor, oversell, pgbench, queue, report, seed, server, wrk
 from bench import webhooks as bench_webhooks
 from ticketing import frontdoor
 
@@ -159,6 +159,8 @@ def main(argv=None) -> int:
             env, conn, tokens=tokens, admin_id=admin_id, jwt_secret=jwt_secret, opts=opts
         )
     }
+    # What an empty request costs on the same gunicorn settings: the floor under any endpoint.
+    queue_run["http_floor"] = http_floor.measure(rounds=opts.queue_rounds, duration=opts.queue_duration)
     queue_run["pgbench"] = queue.pgbench_runs(
         conn,
         pgbench_path=pgbench_path,
