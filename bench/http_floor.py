@@ -8,7 +8,7 @@ serving a WSGI app that answers a fixed 200 JSON body at once, under the same wr
 Prints requests/s and the CPU the gunicorn processes spent per request (from /proc), per
 round and their medians. No database, no Flask, no token check: any endpoint of the API
 costs at least this, so it bounds what a cheap endpoint can gain over an expensive one on
-the same machine (docs/waiting-room.md#why-joins-are-not-3-purchases-here).
+the same machine (docs/waiting-room.md#why-joins-are-not-3x-purchases-here).
 """
 
 from __future__ import annotations
