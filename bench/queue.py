@@ -276,8 +276,8 @@ def main(argv=None) -> int:
     import secrets
     from datetime import datetime
 
-    from bench import http_floor, report  # they import this module
-    from bench.run import parse_args
+    from bench import http_floor, report
+    from bench.run import parse_args  # bench.run and bench.http_floor import this module
 
     opts = parse_args(argv)
     OUT_DIR.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,8 @@ def gunicorn_conf(env) -> dict:
 
 
 def shares(total: int, parts: int) -> list[int]:
-    """`total` split into `parts` whole shares that differ by at most one, each at least 1."""
+    """`total` split into `parts` whole shares that differ by at most one, each at least 1
+    (nginx has no max_conns=0: a total under `parts` admits `parts`)."""
     return [max(1, total // parts + (1 if n < total % parts else 0)) for n in range(parts)]
 
 
