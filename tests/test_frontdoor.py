@@ -226,6 +226,14 @@ def test_each_app_worker_is_its_own_gunicorn_and_nginx_balances_them(front_door)
     )
 
 
+def test_app_max_conns_is_split_into_shares_that_add_up():
+    assert frontdoor.shares(16, 2) == [8, 8]
+    assert frontdoor.shares(5, 2) == [3, 2]
+    assert frontdoor.shares(7, 3) == [3, 2, 2]
+    assert frontdoor.shares(16, 1) == [16]
+    assert frontdoor.shares(1, 2) == [1, 1]  # nginx has no max_conns=0
+
+
 def test_app_balancing_kernel_is_one_gunicorn_with_its_workers_on_one_socket(front_door):
     server = front_door(WEB_CONCURRENCY="2", APP_MAX_CONNS="5", APP_BALANCING="kernel")
     assert not (server.run_dir / "app-2.sock").exists()
