@@ -22,6 +22,7 @@ import requests
 from tests.support import ROOT
 from tests.support.frontdoor import (
     Connection,
+    app_masters,
     group_processes,
     remove,
     short_folder,
@@ -169,23 +170,6 @@ def test_the_templates_need_nothing_but_their_placeholders():
         assert not re.findall(r"\$[A-Z][A-Z0-9_]*", text), name
 
 
-def _app_masters(server) -> dict[str, dict[str, str]]:
-    """The app pool's gunicorn masters of a front door: APP_INSTANCE -> their environment."""
-    import psutil
-
-    masters = {}
-    for pid in group_processes(server.process.pid):
-        try:
-            process = psutil.Process(pid)
-            env = process.environ()
-            parent = psutil.Process(process.ppid()).environ()
-        except psutil.Error:  # gone meanwhile
-            continue
-        if env.get("GUNICORN_POOL") == "app" and parent.get("GUNICORN_POOL") != "app":
-            masters[env.get("APP_INSTANCE", "1")] = {**env, "WORKERS": str(len(process.children()))}
-    return masters
-
-
 def _metric(server, name: str, **labels: str) -> float:
     text = requests.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=REQUEST_TIMEOUT).text
     total = 0.0
@@ -210,10 +194,10 @@ def test_each_app_worker_is_its_own_gunicorn_and_nginx_balances_them(front_door)
     assert f"server unix:{first} max_conns=3;" in upstream
     instances = (server.run_dir / "nginx" / "app-instances.conf").read_text()
     assert instances == f"server unix:{second} max_conns=2;\n"
-    masters = _app_masters(server)
+    masters = app_masters(server)
     assert sorted(masters) == ["1", "2"]
-    assert [masters[n]["WORKERS"] for n in ("1", "2")] == ["1", "1"]
-    assert masters["2"]["METRICS_PORT"] == "0"  # only the first serves metrics
+    assert [len(masters[n].children()) for n in ("1", "2")] == [1, 1]
+    assert masters["2"].environ()["METRICS_PORT"] == "0"  # only the first serves metrics
 
     before = _metric(server, "http_requests_total", route="/healthz")
     for _ in range(20):
@@ -239,8 +223,8 @@ def test_app_balancing_kernel_is_one_gunicorn_with_its_workers_on_one_socket(fro
     assert not (server.run_dir / "app-2.sock").exists()
     conf = (server.run_dir / "nginx" / "ticketing.conf").read_text()
     assert f"server unix:{server.run_dir / 'app.sock'} max_conns=5;" in conf
-    masters = _app_masters(server)
-    assert sorted(masters) == ["1"] and masters["1"]["WORKERS"] == "2"
+    masters = app_masters(server)
+    assert sorted(masters) == ["1"] and len(masters["1"].children()) == 2
     assert server.get("/healthz").status_code == 200
 
 

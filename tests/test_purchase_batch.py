@@ -293,27 +293,10 @@ def test_a_rush_is_sold_in_batches_through_the_api(batched_live_server, users, m
 
 
 def app_pool_workers(server) -> list[int]:
-    """The front door's app-pool gunicorn workers (children of the app pool's master)."""
-    import psutil
+    """The front door's app-pool gunicorn workers (the children of its app masters)."""
+    from tests.support.frontdoor import app_masters
 
-    from tests.support.frontdoor import group_processes
-
-    def pool(pid):
-        return psutil.Process(pid).environ().get("GUNICORN_POOL")
-
-    workers = []
-    for pid in group_processes(server.process.pid):
-        try:
-            process = psutil.Process(pid)
-            if (
-                "gunicorn" in " ".join(process.cmdline())
-                and pool(pid) == "app"
-                and pool(process.ppid()) == "app"
-            ):
-                workers.append(pid)
-        except psutil.Error:  # gone meanwhile
-            pass
-    return workers
+    return [child.pid for master in app_masters(server).values() for child in master.children()]
 
 
 def test_a_worker_killed_mid_batch_leaves_nothing_half_done(front_door, users, make_event, sql):

@@ -310,41 +310,33 @@ class FrontDoor:
 
     def start(self) -> None:
         conf = self.prepare()
+        # Each pool's first master serves its metrics: the app pool on METRICS_PORT, the auth
+        # pool on the next port (docs/operations.md); 0 turns both off.
+        metrics_port = self.env.get("METRICS_PORT") or str(default_metrics_port(self.port))
+        metrics_on = metrics_port.strip() != "0"
         app = {}
         if len(self.app_sockets) > 1:
             # One worker each; their metrics in one folder, which the first one serves
             # (gunicorn.conf.py: it empties the folder at start, the others only add to it).
             app = {"WEB_CONCURRENCY": "1"}
-            if not self.env.get("PROMETHEUS_MULTIPROC_DIR"):
+            if metrics_on and not self.env.get("PROMETHEUS_MULTIPROC_DIR"):
                 app["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "metrics-app")
+        # (GUNICORN_POOL, name, socket, environment on top of the front door's)
         pools = [
-            (f"app pool {n}" if n > 1 else "app pool", path, {**app, "APP_INSTANCE": str(n)})
+            ("app", f"app pool {n}" if n > 1 else "app pool", path, {**app, "APP_INSTANCE": str(n)})
             for n, path in enumerate(self.app_sockets, start=1)
         ]
-        pools += [
-            # The auth pool's bcrypt is its whole job; the app pool sweeps expired holds.
-            (
-                "auth pool",
-                self.auth_socket,
-                {"WEB_CONCURRENCY": self.env.get("AUTH_WEB_CONCURRENCY") or "1", "EXPIRY_SWEEP_MS": "0"},
-            ),
-        ]
-        auth = pools[-1][2]
-        # Each pool's first master serves its metrics: the app pool on METRICS_PORT, the auth
-        # pool on the next port (docs/operations.md); 0 turns both off.
-        metrics_port = self.env.get("METRICS_PORT") or str(default_metrics_port(self.port))
-        if metrics_port.strip() != "0":
+        for _, _, _, overrides in pools[1:]:
+            overrides["METRICS_PORT"] = "0"
+        # The auth pool's bcrypt is its whole job; the app pool sweeps expired holds.
+        auth = {"WEB_CONCURRENCY": self.env.get("AUTH_WEB_CONCURRENCY") or "1", "EXPIRY_SWEEP_MS": "0"}
+        if metrics_on:
             auth["METRICS_PORT"] = str(int(metrics_port) + 1)
             if self.env.get("PROMETHEUS_MULTIPROC_DIR"):
                 auth["PROMETHEUS_MULTIPROC_DIR"] = self.env["PROMETHEUS_MULTIPROC_DIR"] + "-auth"
-            for _, _, overrides in pools[1:-1]:
-                overrides["METRICS_PORT"] = "0"
-        else:
-            for _, _, overrides in pools[:-1]:
-                overrides.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        pools.append(("auth", "auth pool", self.auth_socket, auth))
         # One after the other: the admin bootstrap (gunicorn.conf.py) runs once at a time.
-        for name, path, overrides in pools:
-            pool = name.split()[0]
+        for pool, name, path, overrides in pools:
             env = {**self.env, **overrides, "GUNICORN_BIND": f"unix:{path}", "GUNICORN_POOL": pool}
             process = self._spawn(f"gunicorn ({name})", GUNICORN, env)
             self._wait_ready(f"gunicorn ({name})", process, _unix(path))

@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 from tests.support import ROOT
@@ -52,6 +53,22 @@ def group_processes(pgid: int) -> list[int]:
         if fields[0] != "Z" and int(fields[2]) == pgid:
             found.append(int(entry.name))
     return found
+
+
+def app_masters(server) -> dict[str, psutil.Process]:
+    """The app pool's gunicorn masters of a running front door, by APP_INSTANCE ("1", "2",
+    ...: one per worker with APP_BALANCING=nginx); their children are the pool's workers."""
+    masters = {}
+    for pid in group_processes(server.process.pid):
+        try:
+            process = psutil.Process(pid)
+            env = process.environ()
+            parent = psutil.Process(process.ppid()).environ()
+        except psutil.Error:  # gone meanwhile
+            continue
+        if env.get("GUNICORN_POOL") == "app" and parent.get("GUNICORN_POOL") != "app":
+            masters[env.get("APP_INSTANCE", "1")] = process
+    return masters
 
 
 class FrontDoorServer(LiveServer):
