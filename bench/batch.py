@@ -1,10 +1,12 @@
 """(c) pgbench of the batched purchase (sql/orders/purchase_batch.sql) against (a), the
 one-purchase statement (sql/orders/purchase.sql), alternated in the same minutes, each on
 its own fresh hot event: at the app's database concurrency for batch sizes 8, 16 and 32,
-and (--sweep) at 8, 64 and 256 clients for the single statement and a batch of 16.
+and (--sweep) at 8, 64 and 256 clients for the single statement and a batch of 16;
+(--writers) the same two at 1, 2 and 4 clients: what it costs when the app processes of
+one machine queue on the row instead of taking turns (PURCHASE_LOCK_FILE).
 
-Standalone: `.venv/bin/python -m bench.batch [--duration 10] [--sweep]` (a fresh
-`ticketing_bench` database); `make bench` runs the first part after (a) and (b).
+Standalone: `.venv/bin/python -m bench.batch [--duration 10] [--sweep] [--writers]` (a
+fresh `ticketing_bench` database); `make bench` runs the first part after (a) and (b).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ RUSH = {**BATCHED, "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "16", "DB_POOL_SI
 SYNC = {"GUNICORN_WORKER_CLASS": "sync", "GUNICORN_THREADS": "1", "WEB_CONCURRENCY": "4", "DB_POOL_SIZE": "2"}
 SIZES = (8, 16, 32)
 SWEEP_CLIENTS = (8, 64, 256)
+WRITER_CLIENTS = (1, 2, 4)
 SWEEP_SIZE = 16
 
 
@@ -89,23 +92,19 @@ def run_batch(
     return run
 
 
-def ceilings(conn, *, pgbench, url, admin_id, user_ids, hold_seconds, clients, duration, sweep=False) -> dict:
-    """{"single": (a) again, "batch-8": ..., ...}: alternated, single first; with `sweep`,
-    also "single-c<N>" and "batch-16-c<N>" for N in SWEEP_CLIENTS."""
+def ceilings(conn, *, pgbench, url, admin_id, user_ids, hold_seconds, clients, duration, sweep=()) -> dict:
+    """{"single": (a) again, "batch-8": ..., ...}: alternated, single first; then
+    "single-c<N>" and "batch-16-c<N>" for each N in `sweep`."""
     common = dict(pgbench=pgbench, url=url, admin_id=admin_id, hold_seconds=hold_seconds, duration=duration)
     runs = {"single": run_single(conn, user_id=user_ids[0], clients=clients, label="single", **common)}
     for size in SIZES:
         label = f"batch-{size}"
         runs[label] = run_batch(conn, user_ids=user_ids, clients=clients, size=size, label=label, **common)
-    if sweep:
-        for n in SWEEP_CLIENTS:
-            runs[f"single-c{n}"] = run_single(
-                conn, user_id=user_ids[0], clients=n, label=f"single-c{n}", **common
-            )
-            label = f"batch-{SWEEP_SIZE}-c{n}"
-            runs[label] = run_batch(
-                conn, user_ids=user_ids, clients=n, size=SWEEP_SIZE, label=label, **common
-            )
+    for n in sweep:
+        label = f"single-c{n}"
+        runs[label] = run_single(conn, user_id=user_ids[0], clients=n, label=label, **common)
+        label = f"batch-{SWEEP_SIZE}-c{n}"
+        runs[label] = run_batch(conn, user_ids=user_ids, clients=n, size=SWEEP_SIZE, label=label, **common)
     single = runs["single"]["purchases_per_s"]
     for run in runs.values():
         run["ratio_to_a"] = (
@@ -133,6 +132,7 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--clients", type=int, default=8, help="the app's database concurrency (8)")
     parser.add_argument("--sweep", action="store_true", help="also 8, 64 and 256 clients")
+    parser.add_argument("--writers", action="store_true", help="also 1, 2 and 4 clients")
     opts = parser.parse_args(argv)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     url, pgbench_path = database.bench_target()
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
         hold_seconds=900,
         clients=opts.clients,
         duration=opts.duration,
-        sweep=opts.sweep,
+        sweep=(SWEEP_CLIENTS if opts.sweep else ()) + (WRITER_CLIENTS if opts.writers else ()),
     )
     conn.close()
     print("\n".join(lines(runs, opts.clients)), flush=True)

@@ -189,6 +189,7 @@ def _purchase_batcher(settings):
     if not settings.purchase_batching:
         return None
     from ticketing.orders.batching import Batcher
+    from ticketing.orders.machine_lock import MachineLock
 
     return Batcher(
         max_size=settings.purchase_batch_max,
@@ -196,6 +197,7 @@ def _purchase_batcher(settings):
         wait_seconds=settings.purchase_batch_wait_seconds,
         # a member of a running batch waits for it: its connection, then its statement
         settle_seconds=(settings.db_pool_timeout_ms + settings.db_statement_timeout_ms) / 1000 + 1,
+        machine_lock=MachineLock(settings.purchase_lock_file) if settings.purchase_lock_file else None,
     )
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -60,6 +61,9 @@ class Settings:
     purchase_batch_max: int = 32
     purchase_batch_window_seconds: float = 0.0  # the leader waits this long for company
     purchase_batch_wait_seconds: float = 2.0  # longest wait in line before 503
+    # The file whose record locks make the app processes of one machine send one purchase
+    # statement per event at a time (ticketing/orders/machine_lock.py); None: off.
+    purchase_lock_file: str | None = None
     # The same group commit for the waiting room (docs/waiting-room.md#joins-and-polls-in-batches):
     # joins (polls) of one event arriving while one is in flight are made (read) together.
     queue_batching: bool = True
@@ -307,6 +311,7 @@ def load_settings(env=None) -> Settings:
         purchase_batch_max=_int(env, "PURCHASE_BATCH_MAX", 32, 1, 1000),
         purchase_batch_window_seconds=_int(env, "PURCHASE_BATCH_WINDOW_MS", 0, 0, 1000) / 1000,
         purchase_batch_wait_seconds=_int(env, "PURCHASE_BATCH_WAIT_MS", 2000, 1, 60000) / 1000,
+        purchase_lock_file=_lock_file(env, "PURCHASE_LOCK_FILE"),
         queue_batching=_switch(env, "QUEUE_BATCHING", True),
         queue_batch_max=_int(env, "QUEUE_BATCH_MAX", 32, 1, 1000),
         queue_batch_wait_seconds=_int(env, "QUEUE_BATCH_WAIT_MS", 2000, 1, 60000) / 1000,
@@ -331,6 +336,22 @@ def load_settings(env=None) -> Settings:
         metrics_host=env.get("METRICS_HOST") or "127.0.0.1",
         metrics_port=_metrics_port(env, port),
     )
+
+
+DEFAULT_PURCHASE_LOCK_FILE = os.path.join(tempfile.gettempdir(), "ticketing-purchases.lock")
+
+
+def _lock_file(env, name) -> str | None:
+    """An absolute path in an existing folder, "off" (None), or unset: one file for every
+    app process on the machine (the event's id picks the byte locked in it)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return DEFAULT_PURCHASE_LOCK_FILE
+    if raw.lower() == "off":
+        return None
+    if not os.path.isabs(raw) or not os.path.isdir(os.path.dirname(raw)) or os.path.isdir(raw):
+        raise ConfigError(f"{name} must be 'off' or an absolute path in an existing folder, got {raw!r}")
+    return raw
 
 
 def default_metrics_port(port: int) -> int:

@@ -12,7 +12,10 @@ answer is sent only after the commit that holds it.
 batch) or raises; the caller turns "not sold" into the single path's exact answer. A
 purchase that waited PURCHASE_BATCH_WAIT_MS in line without being taken gives up with 503;
 one taken into a batch waits for that batch (bounded by the statement's own timeout).
-Several processes and instances batch independently: the database arbitrates.
+Several processes and instances batch independently: the database arbitrates. On one
+machine the purchases' leaders take turns per event first (`machine_lock`,
+ticketing/orders/machine_lock.py), so the statements of two processes do not queue on the
+event's row lock.
 
 The waiting room's joins and polls use the same group commit (ticketing/queue/service.py),
 each with its own batcher, statement and metric (`record`).
@@ -20,12 +23,16 @@ each with its own batcher, statement and metric (`record`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from collections.abc import Callable
 
 from ticketing import metrics
+from ticketing.orders.machine_lock import MachineLock
+
+_UNLOCKED = contextlib.nullcontext()
 
 
 class NotSold:
@@ -76,8 +83,10 @@ class Batcher:
         wait_seconds: float,
         settle_seconds: float,
         record: Callable[[int], None] = metrics.purchase_batch,  # each batch's size
+        machine_lock: MachineLock | None = None,  # PURCHASE_LOCK_FILE (ticketing/orders/machine_lock.py)
     ):
         self.record = record
+        self.machine_lock = machine_lock
         self.max_size = max_size
         self.window = window_seconds
         self.wait = wait_seconds
@@ -128,23 +137,27 @@ class Batcher:
         if self.window:
             time.sleep(self.window)
         lock, lanes = self._state()
-        with lock:
-            batch, buyers, rest = [me], {me.buyer}, []
-            for waiter in lane.queue:
-                if len(batch) < self.max_size and waiter.buyer not in buyers:
-                    batch.append(waiter)
-                    buyers.add(waiter.buyer)
-                else:
-                    rest.append(waiter)
-            lane.queue = rest
+        batch = [me]
         try:
-            try:
-                outcomes = execute([w.request for w in batch])
-            except Exception as error:  # anything else (the worker exiting) goes up; members fall back
-                if len(batch) == 1:
-                    me.error = error
-                else:  # nothing sold: each member runs the single path itself
-                    outcomes = [NotSold(ran_alone=False)] * len(batch)
+            # The batch is gathered once the machine's lock for the event is held: what
+            # arrived meanwhile goes with it.
+            with self.machine_lock.held(key) if self.machine_lock else _UNLOCKED:
+                with lock:
+                    buyers, rest = {me.buyer}, []
+                    for waiter in lane.queue:
+                        if len(batch) < self.max_size and waiter.buyer not in buyers:
+                            batch.append(waiter)
+                            buyers.add(waiter.buyer)
+                        else:
+                            rest.append(waiter)
+                    lane.queue = rest
+                try:
+                    outcomes = execute([w.request for w in batch])
+                except Exception as error:  # anything else (the worker exiting) goes up; members fall back
+                    if len(batch) == 1:
+                        me.error = error
+                    else:  # nothing sold: each member runs the single path itself
+                        outcomes = [NotSold(ran_alone=False)] * len(batch)
             if me.error is None:
                 for waiter, outcome in zip(batch, outcomes):
                     waiter.outcome = NotSold(ran_alone=len(batch) == 1) if outcome is None else outcome

@@ -1,0 +1,196 @@
+"""One purchase statement per event per machine (PURCHASE_LOCK_FILE,
+ticketing/orders/machine_lock.py): real processes taking real kernel locks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from tests.support import ROOT
+from ticketing.config import ConfigError, load_settings
+from ticketing.orders.machine_lock import MachineLock
+
+# Holds argv[2]'s lock in argv[1] for argv[3] seconds, saying "held" once it does.
+HOLD = textwrap.dedent(
+    """
+    import sys, time
+    from ticketing.orders.machine_lock import MachineLock
+
+    with MachineLock(sys.argv[1]).held(sys.argv[2]) as locked:
+        print("held" if locked else "not held", flush=True)
+        time.sleep(float(sys.argv[3]))
+    """
+)
+
+
+def python(code: str, *args) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def holding(path, key, seconds) -> subprocess.Popen:
+    process = python(HOLD, path, key, seconds)
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_a_process_waits_while_another_holds_the_same_event_and_only_then(tmp_path):
+    path = tmp_path / "purchases.lock"
+    holder = holding(path, "event-a", 1.0)
+    lock = MachineLock(str(path))
+    started = time.monotonic()
+    with lock.held("event-b") as locked:
+        other_event = time.monotonic() - started
+        assert locked
+    with lock.held("event-a") as locked:
+        same_event = time.monotonic() - started
+        assert locked
+    holder.wait(10)
+    assert other_event < 0.3
+    assert same_event >= 0.5, f"took event-a after {same_event:.2f} s while another process held it"
+
+
+def test_a_holder_killed_mid_batch_frees_the_event_at_once(tmp_path):
+    """The kernel drops a dead process's locks: a worker SIGKILLed while its batch runs
+    blocks no other worker."""
+    path = tmp_path / "purchases.lock"
+    holder = holding(path, "event-a", 600)
+    threading.Timer(0.3, holder.kill).start()
+    started = time.monotonic()
+    with MachineLock(str(path)).held("event-a") as locked:
+        waited = time.monotonic() - started
+    holder.wait(10)
+    assert locked
+    assert 0.2 <= waited < 5
+
+
+# Holds argv[2]'s lock on one thread, and once told to (a line on stdin), takes argv[3]'s
+# on another while still holding the first; prints whether it got it.
+CROSSED = textwrap.dedent(
+    """
+    import sys, threading, time
+    from ticketing.orders.machine_lock import MachineLock
+
+    lock = MachineLock(sys.argv[1])
+    holding, done = threading.Event(), threading.Event()
+
+    def hold_mine():
+        with lock.held(sys.argv[2]):
+            holding.set()
+            time.sleep(0.8)
+
+    thread = threading.Thread(target=hold_mine)
+    thread.start()
+    holding.wait()
+    print("holding", flush=True)
+    sys.stdin.readline()
+    with lock.held(sys.argv[3]) as locked:
+        print("took" if locked else "refused", flush=True)
+    thread.join()
+    """
+)
+
+
+def test_crossed_waits_of_two_processes_are_not_taken_for_a_deadlock(tmp_path):
+    """Process A holds event 1 on one thread and waits for event 2 on another; process B
+    the other way round. Neither is stuck (each holder lets go after its statement), and
+    with locks owned by open files neither wait is refused: the kernel would refuse one
+    with EDEADLK if the locks were the process's own (lockf)."""
+    path = tmp_path / "purchases.lock"
+    first, second = python(CROSSED, path, "event-1", "event-2"), python(CROSSED, path, "event-2", "event-1")
+    for process in (first, second):
+        assert process.stdout.readline().strip() == "holding"
+    for process in (first, second):
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    answers = [process.stdout.readline().strip() for process in (first, second)]
+    for process in (first, second):
+        assert process.wait(10) == 0
+    assert answers == ["took", "took"]
+
+
+# One process's batcher: 8 buyers of one event, 3 purchases each, every statement a 30 ms
+# sleep whose start and end go to argv[2]; the lock is argv[1] or none ("off"); all start
+# at the wall-clock time argv[3], so two processes run side by side.
+BATCHES = textwrap.dedent(
+    """
+    import sys, threading, time
+    from ticketing.orders.batching import Batcher
+    from ticketing.orders.machine_lock import MachineLock
+
+    path, out, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    batcher = Batcher(
+        max_size=4, window_seconds=0, wait_seconds=10, settle_seconds=10, record=lambda size: None,
+        machine_lock=None if path == "off" else MachineLock(path),
+    )
+
+    def statement(requests):
+        began = time.time()
+        time.sleep(0.03)
+        with open(out, "a") as spans:
+            spans.write(f"{began} {time.time()}\\n")
+        return [None] * len(requests)
+
+    def buyer(number):
+        time.sleep(max(0, start_at - time.time()))
+        for _ in range(3):
+            batcher.submit("event", f"buyer-{number}", number, statement)
+
+    threads = [threading.Thread(target=buyer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    """
+)
+
+
+def statement_spans(tmp_path, lock: str) -> list[list[tuple[float, float]]]:
+    start_at = time.time() + 2  # both processes are up by then
+    spans = [tmp_path / f"{lock}-{n}.spans" for n in (1, 2)]
+    processes = [python(BATCHES, lock, out, start_at) for out in spans]
+    for process in processes:
+        assert process.wait(60) == 0
+    return [[tuple(map(float, line.split())) for line in out.read_text().splitlines()] for out in spans]
+
+
+def overlaps(first, second) -> int:
+    return sum(1 for a0, a1 in first for b0, b1 in second if a0 < b1 and b0 < a1)
+
+
+def test_two_processes_batching_one_event_send_one_statement_at_a_time(tmp_path):
+    """With the machine lock, the statements of two processes' batchers of one event never
+    overlap; without it (the control, PURCHASE_LOCK_FILE=off) they do."""
+    locked = statement_spans(tmp_path, str(tmp_path / "purchases.lock"))
+    assert all(len(spans) >= 6 for spans in locked)  # 24 purchases, at most 4 a statement
+    assert overlaps(*locked) == 0
+    unlocked = statement_spans(tmp_path, "off")
+    assert overlaps(*unlocked) > 0
+
+
+def test_the_lock_file_setting():
+    base = {"DATABASE_URL": "postgresql://ticketing@db.example.com/ticketing"}
+    assert load_settings(base).purchase_lock_file.endswith("ticketing-purchases.lock")
+    assert load_settings({**base, "PURCHASE_LOCK_FILE": "off"}).purchase_lock_file is None
+    assert load_settings({**base, "PURCHASE_LOCK_FILE": str(ROOT / "x.lock")}).purchase_lock_file == str(
+        ROOT / "x.lock"
+    )
+    for bad in ("relative.lock", "/no/such/folder/x.lock", str(ROOT)):
+        with pytest.raises(ConfigError, match="PURCHASE_LOCK_FILE"):
+            load_settings({**base, "PURCHASE_LOCK_FILE": bad})
+
+
+def test_an_unusable_lock_file_leaves_batches_unlocked_not_failing(tmp_path):
+    (tmp_path / "a-folder").mkdir()
+    with MachineLock(str(tmp_path / "a-folder")).held("event-a") as locked:
+        assert locked is False
