@@ -74,6 +74,32 @@ def test_a_holder_killed_mid_batch_frees_the_event_at_once(tmp_path):
     assert 0.2 <= waited < 5
 
 
+def test_a_forked_worker_takes_turns_with_the_process_it_was_forked_from(tmp_path):
+    """gunicorn forks its workers from a master that may have used the lock: a child must
+    not share its parent's open file (and with it the parent's locks)."""
+    import os
+
+    lock = MachineLock(str(tmp_path / "purchases.lock"))
+    with lock.held("event-a"):
+        pass  # the file is open in this process now
+    held = os.pipe()
+    child = os.fork()
+    if child == 0:  # the worker: holds event-a for 0.8 s
+        try:
+            with lock.held("event-a"):
+                os.write(held[1], b"1")
+                time.sleep(0.8)
+        finally:
+            os._exit(0)
+    assert os.read(held[0], 1) == b"1"
+    started = time.monotonic()
+    with lock.held("event-a") as locked:
+        waited = time.monotonic() - started
+    os.waitpid(child, 0)
+    assert locked
+    assert waited >= 0.4, f"took event-a after {waited:.2f} s while the forked worker held it"
+
+
 # Holds argv[2]'s lock on one thread, and once told to (a line on stdin), takes argv[3]'s
 # on another while still holding the first; prints whether it got it.
 CROSSED = textwrap.dedent(

@@ -3,21 +3,22 @@
 Each app process batches its own purchases (ticketing/orders/batching.py), so with two
 processes two batches of the same event reach PostgreSQL together and one waits for the
 other's row lock. That wait is dear on this kind of machine: pgbench of
-sql/orders/purchase.sql on one hot event sells 490-650 purchases/s with 1 client and
-320-340/s with 2 (docs/performance.md#one-statement-per-event-per-machine): the waiter
-sleeps on the holder's transaction, wakes at its commit, locks the tuple and re-checks the
-row's conditions against the new version. So a batch's leader first takes a lock that every
-app process on the machine shares, one per event, and only then gathers its batch: the
+sql/orders/purchase.sql on one hot event sells 437-591 purchases/s with 1 client and
+282-309/s with 2 (`python -m bench.batch --writers`,
+docs/performance.md#one-statement-per-event-per-machine): the waiter sleeps on the
+holder's transaction, wakes at its commit, locks the tuple and re-checks the row's
+conditions against the new version. So a batch's leader first takes a lock that every app
+process on the machine shares, one per event, and only then gathers its batch: the
 purchases that arrived while it waited go into it, and the statement meets no lock.
 
-The lock is an open-file-description record lock (fcntl F_OFD_SETLKW) of one byte of
-PURCHASE_LOCK_FILE, at an offset derived from the event's id: one file for any number of
-events, and the kernel releases it when the holder's process dies, so a worker killed
-mid-batch blocks nobody. Not a classic POSIX lock (lockf): those belong to the process,
-so the kernel would take two processes each holding one event's lock on one thread and
-waiting for the other's on another thread for a deadlock (EDEADLK), though neither is. It is held
-only while the batch's statement runs, which its pool and statement timeouts bound. It is
-an optimisation, never the arbiter: app instances on other machines, and every other
+The lock is an open-file-description record lock (fcntl F_OFD_SETLKW, Linux) of one byte
+of PURCHASE_LOCK_FILE, at an offset derived from the event's id: one file for any number
+of events, and the kernel releases it when the holder's process dies, so a worker killed
+mid-batch blocks nobody. Not a classic POSIX lock (lockf): those belong to the process, so
+the kernel takes two processes that each hold one event's lock on one thread and wait for
+the other's on another thread for a deadlock (EDEADLK), though neither is. It is held only
+while the batch's statement runs, which its pool and statement timeouts bound. It is an
+optimisation, never the arbiter: app instances on other machines, and every other
 statement on the event row, still meet at the row lock, and PostgreSQL decides.
 """
 
@@ -42,24 +43,32 @@ class MachineLock:
         self._opening = threading.Lock()
 
     def _file(self) -> int | None:
-        pid = os.getpid()  # record locks are not inherited: each process opens its own
+        # A forked child shares its parent's open file, and OFD locks with it: each process
+        # opens its own.
+        pid = os.getpid()
         if self._pid != pid:
             with self._opening:
                 if self._pid != pid:
-                    try:
-                        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-                    except OSError as error:
-                        log.warning("purchase lock file %s unusable (%s): batches unlocked", self.path, error)
-                        self._fd = None
+                    self._fd = self._open()
                     self._pid = pid
         return self._fd
 
+    def _open(self) -> int | None:
+        if not hasattr(fcntl, "F_OFD_SETLKW"):
+            log.warning("no open-file-description locks here: purchase batches run unlocked")
+            return None
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            log.warning("purchase lock file %s unusable (%s): batches run unlocked", self.path, error)
+            return None
+
     @contextlib.contextmanager
     def held(self, key: str):
-        """Hold the machine's lock for `key` (an event's id) for the block, which gets
-        whether it does (not when the file or the lock could not be had: PostgreSQL still
-        decides). One open file serves the process's threads: the batcher runs one batch
-        per key per process at a time."""
+        """Hold the machine's lock for `key` (an event's id) around the block. Yields True
+        while held; False when the file or the lock could not be had (the batch runs
+        unlocked: PostgreSQL still decides). The process's threads share its open file:
+        the batcher runs one batch per key per process at a time."""
         fd = self._file()
         if fd is None:
             yield False
