@@ -230,3 +230,8 @@ def test_an_unusable_lock_file_leaves_batches_unlocked_not_failing(tmp_path):
     (tmp_path / "a-folder").mkdir()
     with MachineLock(str(tmp_path / "a-folder")).held("event-a") as locked:
         assert locked is False
+    (tmp_path / "elsewhere").write_text("not ours")
+    (tmp_path / "planted.lock").symlink_to(tmp_path / "elsewhere")  # a symlink in a shared /tmp
+    with MachineLock(str(tmp_path / "planted.lock")).held("event-a") as locked:
+        assert locked is False
+    assert (tmp_path / "elsewhere").read_text() == "not ours"

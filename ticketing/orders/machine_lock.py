@@ -57,8 +57,8 @@ class MachineLock:
         if not hasattr(fcntl, "F_OFD_SETLKW"):
             log.warning("no open-file-description locks here: purchase batches run unlocked")
             return None
-        try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:  # never through a symlink someone left in a shared /tmp (nothing is written, still)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
         except OSError as error:
             log.warning("purchase lock file %s unusable (%s): batches run unlocked", self.path, error)
             return None
