@@ -8,7 +8,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench import OUT_DIR
-from tests.support.servers import free_adjacent_ports
+from tests.support.servers import free_adjacent_ports, free_port
 from ticketing.config import REPO_ROOT, load_settings
 from ticketing.frontdoor import gunicorn_conf
 
@@ -39,12 +38,6 @@ def production_env(*, database_url: str, jwt_secret: str) -> dict:
         "METRICS_PORT": str(free_adjacent_ports()),
         "HOST": "127.0.0.1",
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def effective_settings(env: dict) -> dict:

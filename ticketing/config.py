@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEV_DATA_DIR = REPO_ROOT / ".devdata"
+DEFAULT_PURCHASE_LOCK_FILE = os.path.join(tempfile.gettempdir(), "ticketing-purchases.lock")
 PRODUCTION_IMAGE_DIR = Path("/app/media")  # the Docker image creates it, owned by the app user
 
 
@@ -63,7 +64,7 @@ class Settings:
     purchase_batch_wait_seconds: float = 2.0  # longest wait in line before 503
     # The file whose record locks make the app processes of one machine send one purchase
     # statement per event at a time (ticketing/orders/machine_lock.py); None: off.
-    purchase_lock_file: str | None = None
+    purchase_lock_file: str | None = DEFAULT_PURCHASE_LOCK_FILE
     # The same group commit for the waiting room (docs/waiting-room.md#joins-and-polls-in-batches):
     # joins (polls) of one event arriving while one is in flight are made (read) together.
     queue_batching: bool = True
@@ -336,9 +337,6 @@ def load_settings(env=None) -> Settings:
         metrics_host=env.get("METRICS_HOST") or "127.0.0.1",
         metrics_port=_metrics_port(env, port),
     )
-
-
-DEFAULT_PURCHASE_LOCK_FILE = os.path.join(tempfile.gettempdir(), "ticketing-purchases.lock")
 
 
 def _lock_file(env, name) -> str | None:
